@@ -1,0 +1,3 @@
+"""stakhanov-bot: sourced answers about the Soviet Stakhanovite movement."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,175 @@
+"""The `stakhanov-bot` command line: thin commands that turn expected errors into messages."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__, replies
+from bot.knowledge import KnowledgeError, LiveKnowledge, default_path, load
+from bot.settings import Settings, SettingsError, from_env, load_dotenv_file
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """An expected failure: printed as a message, never as a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
+    """--knowledge, else KNOWLEDGE_FILE, else the knowledge file shipped with the package."""
+    chosen = getattr(args, "knowledge", None) or settings.knowledge_file
+    return Path(chosen) if chosen else default_path()
+
+
+def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
+    try:
+        return LiveKnowledge(knowledge_path(args, settings))
+    except KnowledgeError as exc:
+        raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
+
+
+def utf8_lines(stream: TextIO) -> TextIO:
+    """Standard input decoded as UTF-8 with replacement, so bad bytes never crash."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        return stream
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None)
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask questions interactively; answers come with their sources."""
+    from bot.console import Console, run
+
+    live = open_knowledge(args, settings)
+    console = Console(live, settings.thresholds, sys.stdout, language=args.lang)
+    stdin = utf8_lines(sys.stdin)
+    return run(console, stdin, interactive=sys.stdin.isatty() and sys.stdout.isatty())
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or one per stdin line, as text or JSON lines."""
+    kb = open_knowledge(args, settings).kb
+
+    def answer(question: str) -> None:
+        reply = replies.reply_to(kb, question, language=args.lang, thresholds=settings.thresholds)
+        if args.json:
+            sys.stdout.write(json.dumps(replies.to_json(reply, kb), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(replies.plain(reply, kb) + "\n\n")
+        sys.stdout.flush()
+
+    if args.question is not None:
+        answer(args.question)
+        return EXIT_OK
+    for line in utf8_lines(sys.stdin):
+        answer(line.rstrip("\r\n"))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Check a knowledge file; print a summary, or every problem found."""
+    path = Path(args.path) if args.path else knowledge_path(args, settings)
+    try:
+        kb = load(path)
+    except KnowledgeError as exc:
+        count = len(exc.problems)
+        raise CommandError(f"{path}: {count} problem{'s' if count != 1 else ''}:\n{exc}") from None
+    print(f"{path}: OK: {kb.summary()}")
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure answer quality on a labelled question set."""
+    from bot.evaluation import DEFAULT_SET, EvalError, evaluate, load_set
+
+    kb = open_knowledge(args, settings).kb
+    try:
+        evalset = load_set(args.file or DEFAULT_SET)
+        report = evaluate(kb, evalset.cases, settings.thresholds, evalset.thresholds)
+    except EvalError as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text())
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Telegram bot."""
+    raise CommandError("the Telegram bot is not built yet; use `stakhanov-bot console`")
+
+
+COMMANDS = {
+    "console": cmd_console,
+    "ask": cmd_ask,
+    "validate": cmd_validate,
+    "eval": cmd_eval,
+    "run": cmd_run,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stakhanov-bot",
+        description="Sourced answers about the Soviet Stakhanovite movement.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("--knowledge", metavar="PATH", help="knowledge YAML file to use")
+        return command
+
+    console = add("console", "ask questions interactively (no Telegram needed)")
+    console.add_argument("--lang", help="answer in this language (en, ru, uk)")
+
+    ask = add("ask", "answer a question, or one question per line of standard input")
+    ask.add_argument("question", nargs="?", help="the question (omit to read standard input)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per line")
+    ask.add_argument("--lang", help="answer in this language (en, ru, uk)")
+
+    validate = add("validate", "check a knowledge file and summarise it")
+    validate.add_argument("path", nargs="?", help="file to check (default: the one in use)")
+
+    evaluate = add("eval", "measure answer quality on a labelled question set")
+    evaluate.add_argument(
+        "file", nargs="?", help="evaluation YAML (default: tests/eval/questions.yaml)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    add("run", "run the Telegram bot")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        load_dotenv_file()
+        settings = from_env()
+        return COMMANDS[args.command](args, settings)
+    except SettingsError as exc:
+        print(f"stakhanov-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandError as exc:
+        print(f"stakhanov-bot: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

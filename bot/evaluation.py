@@ -1,0 +1,183 @@
+"""Answer quality as numbers: run a labelled question set through the matcher."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.knowledge import KnowledgeBase
+from bot.matching import Thresholds
+
+DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.yaml"
+
+
+class EvalError(Exception):
+    """An evaluation file that cannot be used."""
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    q: str
+    lang: str = "en"
+    expect: str | None
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    min_top1_accuracy: float = Field(0.92, ge=0, le=1)
+    max_false_answer_rate: float = Field(0.05, ge=0, le=1)
+
+
+class EvalSet(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    thresholds: Targets = Targets()
+    cases: tuple[Case, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Miss:
+    case: Case
+    status: str
+    got: str | None
+    score: float
+
+    def describe(self) -> str:
+        expected = self.case.expect or "(decline)"
+        got = self.got or "-"
+        return (
+            f"[{self.case.lang}] {self.case.q!r}: expected {expected}, "
+            f"got {self.status} {got} ({self.score:.1f})"
+        )
+
+
+@dataclass
+class Tally:
+    in_scope: int = 0
+    correct: int = 0
+    clarify: int = 0
+    out_scope: int = 0
+    false_answers: int = 0
+    misses: list[Miss] = field(default_factory=list)
+
+    @property
+    def top1(self) -> float:
+        return self.correct / self.in_scope if self.in_scope else 1.0
+
+    @property
+    def clarify_rate(self) -> float:
+        return self.clarify / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def false_answer_rate(self) -> float:
+        return self.false_answers / self.out_scope if self.out_scope else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "in_scope": self.in_scope,
+            "top1_accuracy": round(self.top1, 4),
+            "clarify_rate": round(self.clarify_rate, 4),
+            "out_of_scope": self.out_scope,
+            "false_answer_rate": round(self.false_answer_rate, 4),
+        }
+
+
+@dataclass
+class Report:
+    targets: Targets
+    by_language: dict[str, Tally]
+    overall: Tally
+
+    @property
+    def passed(self) -> bool:
+        return all(
+            t.top1 >= self.targets.min_top1_accuracy
+            and t.false_answer_rate <= self.targets.max_false_answer_rate
+            for t in (*self.by_language.values(), self.overall)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "targets": self.targets.model_dump(),
+            "overall": self.overall.as_dict(),
+            "languages": {k: v.as_dict() for k, v in self.by_language.items()},
+            "misses": [
+                {
+                    "question": m.case.q,
+                    "language": m.case.lang,
+                    "expected": m.case.expect,
+                    "status": m.status,
+                    "got": m.got,
+                    "score": m.score,
+                }
+                for m in self.overall.misses
+            ],
+        }
+
+    def text(self) -> str:
+        rows = [f"{'':8} {'top-1':>7} {'clarify':>8} {'false ans':>10} {'in':>5} {'out':>5}"]
+        for name, tally in [*sorted(self.by_language.items()), ("overall", self.overall)]:
+            rows.append(
+                f"{name:8} {tally.top1:7.1%} {tally.clarify_rate:8.1%} "
+                f"{tally.false_answer_rate:10.1%} {tally.in_scope:5} {tally.out_scope:5}"
+            )
+        target = (
+            f"targets: top-1 >= {self.targets.min_top1_accuracy:.0%}, "
+            f"false answers <= {self.targets.max_false_answer_rate:.0%} -> "
+            f"{'PASS' if self.passed else 'FAIL'}"
+        )
+        misses = [f"misses ({len(self.overall.misses)}):"] + [
+            "  " + m.describe() for m in self.overall.misses
+        ]
+        return "\n".join([*rows, target, *misses])
+
+
+def load_set(path: str | Path) -> EvalSet:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return EvalSet.model_validate(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: cannot be read ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise EvalError(f"{path}: invalid YAML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise EvalError(f"{path}: {where}: {first['msg']}") from None
+
+
+def evaluate(
+    kb: KnowledgeBase, cases: Iterable[Case], thresholds: Thresholds, targets: Targets
+) -> Report:
+    """Match every case and tally accuracy, clarifications and false answers."""
+    by_language: dict[str, Tally] = {}
+    overall = Tally()
+    for case in cases:
+        if case.expect is not None and case.expect not in kb.by_id:
+            raise EvalError(f"case {case.q!r}: unknown entry id {case.expect!r}")
+        match = kb.index.match(case.q, thresholds)
+        got = match.best.entry_id if match.best and match.status != "no_match" else None
+        for tally in (by_language.setdefault(case.lang, Tally()), overall):
+            _count(tally, case, match.status, got, match.score)
+    return Report(targets, by_language, overall)
+
+
+def _count(tally: Tally, case: Case, status: str, got: str | None, score: float) -> None:
+    if case.expect is None:
+        tally.out_scope += 1
+        if status == "answered":
+            tally.false_answers += 1
+            tally.misses.append(Miss(case, status, got, score))
+        return
+    tally.in_scope += 1
+    if status == "answered" and got == case.expect:
+        tally.correct += 1
+        return
+    if status == "clarify":
+        tally.clarify += 1
+    tally.misses.append(Miss(case, status, got, score))

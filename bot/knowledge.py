@@ -1,0 +1,423 @@
+"""The curated knowledge file: typed models, strict loading, and the immutable knowledge base.
+
+Loading either returns a complete, validated `KnowledgeBase` (with its matching index) or
+raises `KnowledgeError` listing every problem found, each naming the file, the entry and,
+where known, the line. Nothing here touches the network or Telegram.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from bot.language import DEFAULT
+from bot.matching import Index
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 200_000
+DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+
+
+class KnowledgeError(Exception):
+    """A knowledge file that cannot be served, with every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _require_default_language(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if DEFAULT not in value:
+        raise ValueError(f"needs an '{DEFAULT}' text")
+    return value
+
+
+class Source(_Model):
+    id: Id
+    title: Text
+    publisher: Text
+    author: Text | None = None
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    published: Text
+    text: Text = Field(description="Path of the archived plain text, relative to the YAML file.")
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _date_to_text(cls, value: Any) -> Any:
+        return (
+            value.isoformat()
+            if isinstance(value, date)
+            else str(value)
+            if isinstance(value, int)
+            else value
+        )
+
+    @property
+    def year(self) -> str:
+        return self.published[:4]
+
+
+class Citation(_Model):
+    source: Id
+    quote: Text
+    translation: dict[LanguageCode, Text] = {}
+
+
+class Entry(_Model):
+    id: Id
+    title: dict[LanguageCode, Text]
+    questions: dict[LanguageCode, Annotated[tuple[Text, ...], Field(min_length=1)]]
+    answer: dict[LanguageCode, Text]
+    citations: Annotated[tuple[Citation, ...], Field(min_length=1)]
+    related: tuple[Id, ...] = ()
+    keywords: tuple[Text, ...] = ()
+
+    _default_title = field_validator("title")(_require_default_language)
+    _default_questions = field_validator("questions")(_require_default_language)
+    _default_answer = field_validator("answer")(_require_default_language)
+
+    def text(self, field_name: str, language: str) -> str:
+        """The entry's title or answer in a language, falling back to English."""
+        texts: dict[str, str] = getattr(self, field_name)
+        return texts.get(language) or texts[DEFAULT]
+
+    def phrasings(self) -> tuple[str, ...]:
+        """Every text a question may be matched against: phrasings, titles, keywords."""
+        out = [q for qs in self.questions.values() for q in qs]
+        return (*out, *self.title.values(), *self.keywords)
+
+
+class KnowledgeFile(_Model):
+    version: int = 1
+    sources: Annotated[tuple[Source, ...], Field(min_length=1)]
+    synonyms: dict[Text, tuple[Text, ...]] = {}
+    entries: Annotated[tuple[Entry, ...], Field(min_length=1)]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A validated knowledge file with its matching index; never mutated after loading."""
+
+    path: Path
+    sources: Mapping[str, Source]
+    entries: tuple[Entry, ...]
+    by_id: Mapping[str, Entry]
+    synonyms: Mapping[str, tuple[str, ...]]
+    index: Index = field(repr=False)
+
+    @property
+    def phrasing_count(self) -> int:
+        return sum(len(qs) for e in self.entries for qs in e.questions.values())
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.entries)} entries, {self.phrasing_count} phrasings, "
+            f"{len(self.sources)} source{'s' if len(self.sources) != 1 else ''}"
+        )
+
+
+def default_path() -> Path:
+    """The knowledge file shipped with the package (wheel) or in the source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "knowledge" / "faq.yaml", here.parent / "knowledge" / "faq.yaml"):
+        if candidate.is_file():
+            return candidate
+    return here.parent / "knowledge" / "faq.yaml"
+
+
+def load(path: str | Path) -> KnowledgeBase:
+    """Read, parse and fully validate a knowledge file; raise KnowledgeError on any problem."""
+    path = Path(path)
+    data = read_bytes(path)
+    return parse(data, path)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise KnowledgeError([f"{path}: file is larger than 1 MiB"])
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KnowledgeError([f"{path}: file not found"]) from None
+    except IsADirectoryError:
+        raise KnowledgeError([f"{path}: is a directory, not a knowledge file"]) from None
+    except OSError as exc:
+        raise KnowledgeError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise KnowledgeError([f"{path}: file is larger than 1 MiB"])
+    return data
+
+
+def parse(data: bytes, path: Path) -> KnowledgeBase:
+    """Validate the bytes of a knowledge file that lives (or will live) at `path`."""
+    if len(data) > MAX_FILE_BYTES:
+        raise KnowledgeError([f"{path}: file is larger than 1 MiB"])
+    raw, lines = _parse_yaml(data, path)
+    where = _Locator(path, raw, lines)
+    try:
+        model = KnowledgeFile.model_validate(raw)
+    except ValidationError as exc:
+        raise KnowledgeError([where.describe(err) for err in exc.errors()]) from None
+    texts, problems = _read_sources(model, path)
+    problems += _check_references(model, texts, where)
+    if problems:
+        raise KnowledgeError(problems)
+    return _build(model, path)
+
+
+def _build(model: KnowledgeFile, path: Path) -> KnowledgeBase:
+    synonyms = MappingProxyType(dict(model.synonyms))
+    return KnowledgeBase(
+        path=path,
+        sources=MappingProxyType({s.id: s for s in model.sources}),
+        entries=model.entries,
+        by_id=MappingProxyType({e.id: e for e in model.entries}),
+        synonyms=synonyms,
+        index=Index.build(model.entries, synonyms),
+    )
+
+
+def _parse_yaml(data: bytes, path: Path) -> tuple[Any, dict[int, int]]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise KnowledgeError([f"{path}: line {line}: not valid UTF-8"]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise KnowledgeError([f"{path}: file is empty"])
+        problems = _check_nodes(node, path)
+        if problems:
+            raise KnowledgeError(problems)
+        raw = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"line {mark.line + 1}: " if mark else ""
+        raise KnowledgeError([f"{path}: {at}invalid YAML: {exc.problem or exc.context}"]) from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeError([f"{path}: invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise KnowledgeError([f"{path}: YAML is nested too deeply"]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(raw, dict):
+        raise KnowledgeError([f"{path}: the top level must be a mapping with sources and entries"])
+    return raw, _entry_lines(node)
+
+
+def _check_nodes(root: yaml.Node, path: Path) -> list[str]:
+    """Refuse alias bombs and duplicate keys before anything is constructed."""
+    sizes: dict[int, int] = {}
+    problems: list[str] = []
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            if isinstance(node, yaml.MappingNode):
+                problems += _duplicate_keys(node, path)
+            continue
+        sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if sizes[id(node)] > MAX_NODES:
+            return [f"{path}: too many nodes once aliases are expanded (an alias bomb?)"]
+    return problems
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _duplicate_keys(node: yaml.MappingNode, path: Path) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            if key.value in seen:
+                line = key.start_mark.line + 1
+                problems.append(f"{path}: line {line}: duplicate key '{key.value}'")
+            seen.add(key.value)
+    return problems
+
+
+def _entry_lines(root: yaml.Node) -> dict[int, int]:
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    for key, value in root.value:
+        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
+            return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return {}
+
+
+@dataclass(frozen=True)
+class _Locator:
+    """Names the entry (id and line) a validation problem belongs to."""
+
+    path: Path
+    raw: dict[str, Any]
+    lines: dict[int, int]
+
+    def entry(self, index: int) -> str:
+        entries = self.raw.get("entries")
+        item = entries[index] if isinstance(entries, list) and index < len(entries) else None
+        name = item.get("id") if isinstance(item, dict) else None
+        label = f"entry '{name}'" if isinstance(name, str) else f"entry #{index + 1}"
+        line = self.lines.get(index)
+        return f"{label} (line {line})" if line else label
+
+    def describe(self, err: Mapping[str, Any]) -> str:
+        loc = list(err["loc"])
+        prefix = f"{self.path}: "
+        if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
+            prefix += f"{self.entry(loc[1])}: "
+            loc = loc[2:]
+        field_path = ".".join(str(p) for p in loc) or "file"
+        return f"{prefix}{field_path}: {_message(err)}"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    if err["type"] == "missing":
+        return "missing"
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    if err["type"] == "string_pattern_mismatch":
+        return f"invalid value {err.get('input')!r} (ids: lowercase letters, digits and dashes)"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _read_sources(model: KnowledgeFile, path: Path) -> tuple[dict[str, str], list[str]]:
+    texts: dict[str, str] = {}
+    problems: list[str] = []
+    for source in model.sources:
+        if source.id in texts:
+            problems.append(f"{path}: source '{source.id}': duplicate source id")
+            continue
+        text_path = (path.parent / source.text).resolve()
+        try:
+            texts[source.id] = quote_form(text_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
+            problems.append(f"{path}: source '{source.id}': text file {text_path} {reason}")
+    return texts, problems
+
+
+def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locator) -> list[str]:
+    ids = [e.id for e in model.entries]
+    known = set(ids)
+    source_ids = {s.id for s in model.sources}
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(model.entries):
+        label = f"{where.path}: {where.entry(index)}"
+        if entry.id in seen:
+            problems.append(f"{label}: duplicate id '{entry.id}'")
+        seen.add(entry.id)
+        for rel in entry.related:
+            if rel not in known:
+                problems.append(f"{label}: related: unknown entry id '{rel}'")
+            elif rel == entry.id:
+                problems.append(f"{label}: related: an entry cannot relate to itself")
+        for n, citation in enumerate(entry.citations, 1):
+            if citation.source not in source_ids:
+                problems.append(f"{label}: citation {n}: unknown source id '{citation.source}'")
+            elif (
+                citation.source in texts
+                and quote_form(citation.quote) not in texts[citation.source]
+            ):
+                problems.append(
+                    f"{label}: citation {n}: quote not found verbatim in source "
+                    f"'{citation.source}': \"{_shorten(citation.quote)}\""
+                )
+    return problems
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
+_DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]+\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def quote_form(text: str) -> str:
+    """Text with only whitespace, typographic quotes and dashes made uniform."""
+    return _SPACE.sub(" ", _DASHES.sub("-", text.translate(_QUOTES))).strip()
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a reload changed, by entry id."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    @classmethod
+    def between(cls, old: KnowledgeBase | None, new: KnowledgeBase) -> Changes:
+        before = dict(old.by_id) if old else {}
+        after = dict(new.by_id)
+        return cls(
+            added=tuple(i for i in after if i not in before),
+            removed=tuple(i for i in before if i not in after),
+            changed=tuple(i for i in after if i in before and before[i] != after[i]),
+        )
+
+    def summary(self, kb: KnowledgeBase) -> str:
+        parts = [f"{kb.summary()}."]
+        for label, ids in (
+            ("added", self.added),
+            ("removed", self.removed),
+            ("changed", self.changed),
+        ):
+            if ids:
+                parts.append(f"{label.capitalize()}: {', '.join(ids)}.")
+        if not (self.added or self.removed or self.changed):
+            parts.append("No entries changed.")
+        return " ".join(parts)
+
+
+class LiveKnowledge:
+    """The knowledge base being served; a reload swaps it whole, or changes nothing."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.kb: KnowledgeBase = load(self.path)
+
+    def reload(self) -> Changes:
+        new = load(self.path)
+        changes = Changes.between(self.kb, new)
+        self.kb = new
+        return changes

@@ -1,0 +1,226 @@
+"""Matching questions to entries: a weighted, typo-tolerant token overlap scored 0-100.
+
+Built once per knowledge load: every phrasing (questions in every language, titles,
+keywords) becomes a set of content tokens; each token gets an IDF weight (rare words
+say more than "Stakhanov", which is everywhere). Per question, its tokens are normalised
+once; a token the corpus does not know is looked up in the vocabulary with rapidfuzz
+(typos such as "stakanov"), and one with no close match counts against every entry.
+
+A phrasing's score blends two coverages: how much of the question (by weight) it
+explains, and how much of the phrasing the question covers. An entry scores as its best
+phrasing. Matching never touches the disk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.normalise import Normaliser
+
+if TYPE_CHECKING:
+    from bot.knowledge import Entry
+
+Status = Literal["answered", "clarify", "no_match"]
+
+MAX_QUESTION_CHARS = 2000
+QUESTION_WEIGHT = 0.65
+UNKNOWN_WEIGHT = 1.0
+ENTRY_WEIGHT = 0.5
+FUZZY_CUTOFF = 78.0
+FUZZY_MIN_LENGTH = 4
+_ALIAS_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Scores (0-100) at which a question is answered or a clarification offered."""
+
+    answer: float = 70.0
+    clarify: float = 50.0
+    margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.clarify <= self.answer <= 100:
+            raise ValueError("thresholds need 0 <= clarify <= answer <= 100")
+        if self.margin < 0:
+            raise ValueError("the margin must not be negative")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: str
+    score: float
+    phrasing: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """The outcome for one question: its status and ranked candidates (best first)."""
+
+    status: Status
+    candidates: tuple[Candidate, ...]
+    normalised: str
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+class Index:
+    """The precomputed matching index of one knowledge base; immutable after build."""
+
+    def __init__(
+        self,
+        normaliser: Normaliser,
+        entry_ids: Sequence[str],
+        phrasings: Sequence[tuple[int, str, tuple[str, ...]]],
+        bags: Sequence[frozenset[str]],
+    ) -> None:
+        self.normaliser = normaliser
+        self.entry_ids = tuple(entry_ids)
+        self._texts = tuple(text for _, text, _ in phrasings)
+        self._entry_of = np.array([e for e, _, _ in phrasings], dtype=np.int64)
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self._entry_of) != 0])
+        vocab: dict[str, int] = {}
+        for bag in bags:
+            for token in sorted(bag):
+                vocab.setdefault(token, len(vocab))
+        self._vocab = vocab
+        self._vocab_list = list(vocab)
+        self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
+        self._entries_with = _postings(vocab, bags)
+        n = max(len(self.entry_ids), 1)
+        self._idf = np.array([math.log(1 + n / max(len(e), 1)) for e in self._entries_with])
+        self._unknown = UNKNOWN_WEIGHT * math.log(1 + n)
+        totals = [sum(self._idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
+        self._totals = np.maximum(np.array(totals, dtype=float), 1e-9)
+        self._aliases: dict[str, tuple[tuple[int, float], ...]] = {}
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry], synonyms: Mapping[str, Iterable[str]]) -> Index:
+        normaliser = Normaliser(synonyms)
+        ids: list[str] = []
+        rows: list[tuple[int, str, tuple[str, ...]]] = []
+        bags: list[frozenset[str]] = []
+        for number, entry in enumerate(entries):
+            ids.append(entry.id)
+            texts = dict.fromkeys(entry.phrasings())
+            tokenised = [(number, text, normaliser.tokens(text)) for text in texts]
+            rows.extend(tokenised)
+            answers = (normaliser.tokens(a) for a in entry.answer.values())
+            bags.append(frozenset(t for *_, tokens in tokenised for t in tokens).union(*answers))
+        return cls(normaliser, ids, rows, bags)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._vocab)
+
+    def aliases(self, token: str) -> tuple[tuple[int, float], ...]:
+        """Vocabulary ids a question token stands for, with a similarity 0-1 each."""
+        vid = self._vocab.get(token)
+        if vid is not None:
+            return ((vid, 1.0),)
+        cached = self._aliases.get(token)
+        if cached is not None:
+            return cached
+        found: tuple[tuple[int, float], ...] = ()
+        if len(token) >= FUZZY_MIN_LENGTH and token.isalpha():
+            hits = process.extract(
+                token,
+                self._vocab_list,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=FUZZY_CUTOFF,
+                limit=3,
+            )
+            found = tuple((index, score / 100.0) for _, score, index in hits)
+        if len(self._aliases) < _ALIAS_CACHE_SIZE:
+            self._aliases[token] = found
+        return found
+
+    def scores(self, tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per phrasing, a score 0-100; per entry, the share of the question it covers."""
+        rows, entries = len(self._texts), len(self.entry_ids)
+        covered_q = np.zeros(rows)
+        covered_p = np.zeros(rows)
+        covered_e = np.zeros(entries)
+        total_q = 0.0
+        for token in set(tokens):
+            aliases = self.aliases(token)
+            if not aliases:
+                total_q += self._unknown
+                continue
+            weight = max(self._idf[v] for v, _ in aliases)
+            total_q += weight
+            best_q = np.zeros(rows)
+            best_p = np.zeros(rows)
+            best_e = np.zeros(entries)
+            for vid, sim in aliases:
+                hit = self._rows_with[vid]
+                best_q[hit] = np.maximum(best_q[hit], sim)
+                best_p[hit] = np.maximum(best_p[hit], self._idf[vid] * sim)
+                hit = self._entries_with[vid]
+                best_e[hit] = np.maximum(best_e[hit], sim)
+            covered_q += weight * best_q
+            covered_p += best_p
+            covered_e += weight * best_e
+        if total_q == 0:
+            return covered_q, covered_e
+        q_part = covered_q / total_q
+        p_part = np.minimum(covered_p / self._totals, 1.0)
+        return 100.0 * q_part**QUESTION_WEIGHT * p_part ** (
+            1 - QUESTION_WEIGHT
+        ), covered_e / total_q
+
+    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
+        """The best entries for a question, best first, and its normalised form."""
+        tokens = self.normaliser.tokens(question[:MAX_QUESTION_CHARS])
+        if not tokens or not self._texts:
+            return (), " ".join(tokens)
+        per_row, coverage = self.scores(tokens)
+        best_rows = np.maximum.reduceat(per_row, self._starts)
+        per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
+        order = np.argsort(-per_entry, kind="stable")[:limit]
+        candidates = []
+        for slot in order:
+            score = float(per_entry[slot])
+            if score <= 0:
+                break
+            start = self._starts[slot]
+            end = self._starts[slot + 1] if slot + 1 < len(self._starts) else len(per_row)
+            row = start + int(np.argmax(per_row[start:end]))
+            entry = self.entry_ids[int(self._entry_of[row])]
+            candidates.append(Candidate(entry, round(score, 1), self._texts[row]))
+        return tuple(candidates), " ".join(tokens)
+
+    def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
+        """Answer confidently, ask to clarify (up to 3 suggestions), or decline."""
+        limits = thresholds or Thresholds()
+        candidates, normalised = self.search(question)
+        if not candidates or candidates[0].score < limits.clarify:
+            return Match("no_match", candidates, normalised)
+        top = candidates[0].score
+        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        if top >= limits.answer and top - runner_up >= limits.margin:
+            return Match("answered", candidates, normalised)
+        suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]
+        return Match("clarify", suggestions + candidates[len(suggestions) :], normalised)
+
+
+def _postings(vocab: Mapping[str, int], groups: Iterable[Iterable[str]]) -> list[np.ndarray]:
+    """For each vocabulary id, the indexes of the groups (rows or entries) containing it."""
+    found: list[list[int]] = [[] for _ in vocab]
+    for index, group in enumerate(groups):
+        for token in group:
+            found[vocab[token]].append(index)
+    return [np.array(f, dtype=np.int64) for f in found]

@@ -1,0 +1,131 @@
+"""Text normalisation shared by the knowledge index and incoming questions.
+
+A text becomes a tuple of content tokens: Unicode NFKC, case-folded, punctuation
+dropped, stop words removed, each word stemmed (English or Russian Snowball,
+chosen by the word's script), then global synonyms mapped onto one canonical form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+import snowballstemmer
+
+_APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
+_NON_WORD = re.compile(r"[\W_]+")
+_CYRILLIC = re.compile(r"[а-яіїєґё]")
+_UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
+_CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
+
+STOP_WORDS: frozenset[str] = (
+    frozenset(
+        """
+    a an the and or but if then so of to in on at by for from with about into as is are was were
+    be been being am do does did done doing have has had having i me my we us our you your he him
+    his she her it its they them their this that these those there here can could would should
+    will shall may might must please tell know want wanna gonna like just really actually also
+    very much many some any anything something anyone someone hey hi hello ok okay yes no not
+    thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent whats hes
+    its thats theres whos wheres whens hows whys question guy guys man bot info information
+    explain give show say said wonder wondering curious read reading heard hear learn mean
+    lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
+    everybody get got gets getting whatever
+    """.split()
+    )
+    | frozenset(
+        """
+    и а но или в во на с со к ко о об от до по за из у же ли бы не ни что-то это этот эта эти
+    тот та те то он она оно они его ее её их ему ей им мне меня мы нас вы вас ты тебя был была
+    было были быть есть ли вот ну да нет пожалуйста скажи скажите расскажи расскажите подскажи
+    подскажите знаешь знаете хочу хотел интересно привет вообще просто очень про
+    """.split()
+    )
+    | frozenset(
+        """
+    і й та а але або в у на з із зі до від по за про о об же ж чи би б не ні це цей ця ці той
+    та те він вона воно вони його її їх йому їй їм мені мене ми нас ви вас ти тебе був була
+    було були бути є ось ну так ні будь ласка скажи скажіть розкажи розкажіть підкажи
+    підкажіть знаєш знаєте хочу цікаво привіт взагалі просто дуже
+    """.split()
+    )
+)
+
+_EN_STEMMER = snowballstemmer.stemmer("english")
+_RU_STEMMER = snowballstemmer.stemmer("russian")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Stem one case-folded word with the Snowball stemmer for its script.
+
+    Ukrainian words go through the Russian stemmer with і ї є ґ mapped to и и е г,
+    which strips most shared inflections (зміна, зміну -> змин).
+    """
+    if _CYRILLIC.search(word):
+        return _RU_STEMMER.stemWord(word.translate(_UKRAINIAN_TO_RUSSIAN))
+    if word.isascii() and word.isalpha():
+        return _EN_STEMMER.stemWord(word)
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Split a text into case-folded words, dropping punctuation and control characters."""
+    text = unicodedata.normalize("NFKC", text).translate(_CONTROL).casefold()
+    text = _APOSTROPHES.sub("", text.replace("ё", "е"))
+    return [w for w in _NON_WORD.split(text) if w]
+
+
+class Normaliser:
+    """Turns texts into content tokens; built once per knowledge load.
+
+    A synonym matches first by its exact words, then by their stems, so a variant
+    whose stem collides with another word ("stakhanovism" -> "stakhanov") still maps
+    only where it was written; a canonical form's own stem always wins a collision.
+    """
+
+    def __init__(self, synonyms: Mapping[str, Iterable[str]] | None = None) -> None:
+        self._exact: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._stemmed: dict[tuple[str, ...], tuple[str, ...]] = {}
+        pending: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        for canonical, variants in (synonyms or {}).items():
+            target = tuple(stem(w) for w in _content_words(canonical))
+            if not target:
+                continue
+            for variant in (canonical, *variants):
+                key = tuple(_content_words(variant))
+                if key:
+                    self._exact.setdefault(key, target)
+                    pending.append((tuple(stem(w) for w in key), target))
+            self._stemmed.setdefault(target, target)
+        for key, target in pending:
+            self._stemmed.setdefault(key, target)
+        self._longest = max((len(k) for k in self._exact), default=1)
+
+    def tokens(self, text: str) -> tuple[str, ...]:
+        """The content tokens of a text, synonyms mapped to their canonical form."""
+        found = _content_words(text)
+        out: list[str] = []
+        i = 0
+        while i < len(found):
+            for size in range(min(self._longest, len(found) - i), 0, -1):
+                key = tuple(found[i : i + size])
+                target = self._exact.get(key) or self._stemmed.get(tuple(map(stem, key)))
+                if target is not None:
+                    out.extend(target)
+                    i += size
+                    break
+            else:
+                out.append(stem(found[i]))
+                i += 1
+        return tuple(out)
+
+    def normalise(self, text: str) -> str:
+        """The tokens joined by spaces: the form stored in logs and shown in debug output."""
+        return " ".join(self.tokens(text))
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOP_WORDS]

@@ -1,0 +1,162 @@
+"""What the bot replies: the outcome for a question, as JSON, plain text or Telegram HTML."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from bot import language as lang
+from bot.knowledge import Citation, Entry, KnowledgeBase
+from bot.matching import Match, Status, Thresholds
+
+TELEGRAM_LIMIT = 4096
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "source": {"en": "Source", "ru": "Источник", "uk": "Джерело"},
+    "translation": {"en": "Translation", "ru": "Перевод", "uk": "Переклад"},
+    "clarify": {
+        "en": "I'm not sure which of these you mean:",
+        "ru": "Не уверен, что именно вы имеете в виду:",
+        "uk": "Не впевнений, що саме ви маєте на увазі:",
+    },
+    "no_match": {
+        "en": "Sorry, my sources don't cover that. I only know what one 2010 RFE/RL article "
+        "says about Aleksei Stakhanov and the Stakhanovite movement.",
+        "ru": "К сожалению, мои источники об этом не говорят. Я знаю только то, что сказано "
+        "в одной статье RFE/RL 2010 года об Алексее Стаханове и стахановском движении.",
+        "uk": "На жаль, мої джерела про це не кажуть. Я знаю лише те, що сказано в одній "
+        "статті RFE/RL 2010 року про Олексія Стаханова і стахановський рух.",
+    },
+    "related": {"en": "Related", "ru": "Связанные вопросы", "uk": "Пов'язані питання"},
+}
+
+
+def message(key: str, language: str) -> str:
+    texts = MESSAGES[key]
+    return texts.get(language) or texts[lang.DEFAULT]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome for one question, ready to be rendered for any front end."""
+
+    question: str
+    status: Status
+    language: str
+    match: Match
+    entry: Entry | None
+    suggestions: tuple[tuple[Entry, float], ...]
+
+    @property
+    def score(self) -> float:
+        return self.match.score
+
+
+def reply_to(
+    kb: KnowledgeBase,
+    question: str,
+    *,
+    language: str | None = None,
+    fallback: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> Reply:
+    """Match a question and decide what to say, in the asker's language."""
+    chosen = lang.supported(language) or lang.detect(question, fallback)
+    match = kb.index.match(question, thresholds)
+    entry = kb.by_id[match.best.entry_id] if match.status == "answered" and match.best else None
+    suggestions: tuple[tuple[Entry, float], ...] = ()
+    if match.status == "clarify":
+        suggestions = tuple((kb.by_id[c.entry_id], c.score) for c in match.candidates[:3])
+    return Reply(question, match.status, chosen, match, entry, suggestions)
+
+
+def first_question(entry: Entry, language: str) -> str:
+    """An entry's first phrasing in a language: how a suggestion is offered."""
+    questions = entry.questions.get(language) or entry.questions[lang.DEFAULT]
+    return questions[0]
+
+
+def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
+    """The stable JSON contract of `stakhanov-bot ask --json`."""
+    entry = reply.entry
+    return {
+        "question": reply.question,
+        "status": reply.status,
+        "language": reply.language,
+        "entry_id": entry.id if entry else None,
+        "score": reply.score,
+        "answer": entry.text("answer", reply.language) if entry else None,
+        "sources": [_source_json(kb, c) for c in entry.citations] if entry else [],
+        "suggestions": [
+            {"entry_id": e.id, "question": first_question(e, reply.language), "score": score}
+            for e, score in reply.suggestions
+        ],
+    }
+
+
+def _source_json(kb: KnowledgeBase, citation: Citation) -> dict[str, str]:
+    source = kb.sources[citation.source]
+    return {
+        "title": source.title,
+        "publisher": source.publisher,
+        "url": source.url,
+        "published": source.published,
+        "quote": citation.quote,
+    }
+
+
+def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:
+    """An entry's answer and its sources as plain text."""
+    parts = [entry.text("answer", language)]
+    for citation in entry.citations:
+        source = kb.sources[citation.source]
+        lines = [
+            f'{message("source", language)}: {source.publisher}, "{source.title}" ({source.year})',
+            f'  "{citation.quote}"',
+        ]
+        if language in citation.translation:
+            lines.append(f"  {message('translation', language)}: {citation.translation[language]}")
+        lines.append(f"  {source.url}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def plain(reply: Reply, kb: KnowledgeBase) -> str:
+    """The whole reply as plain text, for the console and `ask`."""
+    if reply.entry:
+        return entry_plain(kb, reply.entry, reply.language)
+    if reply.status == "clarify":
+        options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
+        return "\n".join([message("clarify", reply.language), *options])
+    return message("no_match", reply.language)
+
+
+def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELEGRAM_LIMIT) -> str:
+    """An entry's answer and sources as Telegram HTML, every text escaped, within the limit."""
+    for cap in (None, 1500, 600, 200):
+        rendered = _entry_html(kb, entry, language, cap)
+        if len(rendered) <= limit:
+            return rendered
+    return html.escape(_clip(entry.text("answer", language), limit // 6))
+
+
+def _entry_html(kb: KnowledgeBase, entry: Entry, language: str, cap: int | None) -> str:
+    e = html.escape
+    parts = [e(_clip(entry.text("answer", language), cap))]
+    for citation in entry.citations:
+        source = kb.sources[citation.source]
+        block = (
+            f"<i>{e(message('source', language))}:</i> {e(source.publisher)}, "
+            f'<a href="{e(source.url, quote=True)}">{e(source.title)}</a> ({e(source.year)})\n'
+            f"<blockquote>{e(_clip(citation.quote, cap))}</blockquote>"
+        )
+        if language in citation.translation:
+            translated = _clip(citation.translation[language], cap)
+            block += f"\n<i>{e(message('translation', language))}:</i> {e(translated)}"
+        parts.append(block)
+    return "\n\n".join(parts)
+
+
+def _clip(text: str, cap: int | None) -> str:
+    return text if cap is None or len(text) <= cap else text[: cap - 1].rstrip() + "…"

@@ -1,0 +1,180 @@
+"""The loader serves a complete, validated knowledge base or refuses with actionable errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
+from tests.conftest import SMALL_YAML
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load(path)
+    return caught.value.problems
+
+
+def test_small_file_loads_with_typed_entries(write_knowledge):
+    kb = load(write_knowledge())
+    assert [e.id for e in kb.entries] == ["record", "death"]
+    assert kb.by_id["death"].related == ()
+    assert kb.sources["src"].year == "2010"
+    assert kb.summary() == "2 entries, 4 phrasings, 1 source"
+
+
+def test_loaded_knowledge_is_immutable(write_knowledge):
+    kb = load(write_knowledge())
+    with pytest.raises(Exception):
+        kb.entries[0].answer = {"en": "changed"}  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        kb.by_id["new"] = kb.entries[0]  # type: ignore[index]
+
+
+def test_invalid_yaml_is_refused_with_its_line(write_knowledge):
+    path = write_knowledge(SMALL_YAML + "  - id: [unclosed\n")
+    (problem,) = problems_of(path)
+    assert str(path) in problem and "invalid YAML" in problem and "line" in problem
+
+
+def test_invalid_utf8_is_refused_with_its_line(write_knowledge, tmp_path):
+    path = write_knowledge()
+    path.write_bytes(b"version: 1\nsources: \xff\xfe\n")
+    (problem,) = problems_of(path)
+    assert "line 2: not valid UTF-8" in problem
+
+
+def test_wrong_type_names_the_entry_field_and_line(write_knowledge):
+    path = write_knowledge(SMALL_YAML.replace("related: [death]", "related: 42"))
+    (problem,) = problems_of(path)
+    assert "entry 'record' (line 12): related" in problem
+
+
+def test_missing_field_names_the_entry(write_knowledge):
+    text = SMALL_YAML.replace('    answer: {en: "He died in 1977 in a psychiatric hospital."}\n', "")
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'death'" in problem and "answer: missing" in problem
+
+
+def test_missing_english_text_is_refused(write_knowledge):
+    text = SMALL_YAML.replace('title: {en: "His death"}', 'title: {ru: "Смерть"}')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'death'" in problem and "title" in problem and "'en'" in problem
+
+
+def test_unknown_field_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("    related: [death]\n", "    related: [death]\n    colour: red\n")
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'record'" in problem and "colour: unknown field" in problem
+
+
+def test_duplicate_ids_are_refused(write_knowledge):
+    text = SMALL_YAML.replace("- id: death", "- id: record").replace("[death]", "[]")
+    problems = problems_of(write_knowledge(text))
+    assert any("duplicate id 'record'" in p for p in problems)
+
+
+def test_unknown_source_id_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("      - source: src\n        quote: \"Stakhanov died", "      - source: nope\n        quote: \"Stakhanov died")
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'death'" in problem and "unknown source id 'nope'" in problem
+
+
+def test_unknown_related_id_is_refused(write_knowledge):
+    (problem,) = problems_of(write_knowledge(SMALL_YAML.replace("[death]", "[birth]")))
+    assert "entry 'record'" in problem and "unknown entry id 'birth'" in problem
+
+
+def test_quote_not_in_source_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("died an alcoholic in a psychiatric", "died peacefully in a")
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'death'" in problem and "quote not found verbatim in source 'src'" in problem
+
+
+def test_quote_check_forgives_only_whitespace_quotes_and_dashes():
+    assert quote_form("shift — which\n was  “14”") == quote_form('shift -- which was "14"')
+    assert quote_form("shift which") != quote_form("shift -- which")
+
+
+def test_typographic_quote_matches_source(write_knowledge):
+    text = SMALL_YAML.replace("during one shift -- which", "during one shift — which")
+    assert load(write_knowledge(text)).by_id["record"]
+
+
+def test_missing_source_text_is_refused(write_knowledge):
+    text = SMALL_YAML.replace('text: "source.txt"', 'text: "missing.txt"')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "source 'src'" in problem and "missing.txt" in problem
+
+
+def test_file_over_one_mebibyte_is_refused(write_knowledge):
+    path = write_knowledge(SMALL_YAML + "#" * MAX_FILE_BYTES)
+    (problem,) = problems_of(path)
+    assert "larger than 1 MiB" in problem
+
+
+def test_alias_bomb_is_refused_quickly(write_knowledge):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (problem,) = problems_of(write_knowledge("\n".join(lines) + "\n"))
+    assert "alias bomb" in problem
+
+
+def test_duplicate_keys_are_refused(write_knowledge):
+    text = SMALL_YAML.replace("version: 1\n", "version: 1\nversion: 2\n")
+    (problem,) = problems_of(write_knowledge(text))
+    assert "line 2: duplicate key 'version'" in problem
+
+
+def test_python_tags_are_refused(write_knowledge):
+    text = "version: !!python/object/apply:os.system ['echo pwned']\n"
+    (problem,) = problems_of(write_knowledge(text))
+    assert "invalid YAML" in problem
+
+
+def test_deep_nesting_is_refused(write_knowledge):
+    (problem,) = problems_of(write_knowledge("a: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert "nested too deeply" in problem or "invalid YAML" in problem
+
+
+def test_empty_file_is_refused(write_knowledge):
+    (problem,) = problems_of(write_knowledge(""))
+    assert "empty" in problem
+
+
+def test_missing_file_is_refused(tmp_path):
+    (problem,) = problems_of(tmp_path / "nope.yaml")
+    assert "file not found" in problem
+
+
+def test_every_problem_is_reported_at_once(write_knowledge):
+    text = SMALL_YAML.replace("[death]", "[birth]").replace("an alcoholic", "a hero")
+    assert len(problems_of(write_knowledge(text))) == 2
+
+
+def test_reload_swaps_in_the_new_knowledge(write_knowledge):
+    path = write_knowledge()
+    live = LiveKnowledge(path)
+    path.write_text(SMALL_YAML.replace("mined 102 tons", "extracted 102 tons"), encoding="utf-8")
+    changes = live.reload()
+    assert changes.changed == ("record",) and not changes.added and not changes.removed
+    assert "extracted" in live.kb.by_id["record"].answer["en"]
+
+
+def test_failed_reload_keeps_serving_the_old_knowledge(write_knowledge):
+    path = write_knowledge()
+    live = LiveKnowledge(path)
+    before = live.kb
+    path.write_text("entries: [", encoding="utf-8")
+    with pytest.raises(KnowledgeError):
+        live.reload()
+    assert live.kb is before
+
+
+def test_changes_name_added_and_removed_entries(write_knowledge):
+    old = load(write_knowledge())
+    new = load(write_knowledge(SMALL_YAML.replace("- id: death", "- id: dying").replace("[death]", "[dying]")))
+    changes = Changes.between(old, new)
+    assert changes.added == ("dying",) and changes.removed == ("death",)
+    assert "Added: dying." in changes.summary(new) and "Removed: death." in changes.summary(new)
