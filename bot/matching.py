@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.normalise import Normaliser
+from bot.normalise import STOP_WORDS, Normaliser
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -34,14 +34,17 @@ UNKNOWN_WEIGHT = 1.0
 ENTRY_WEIGHT = 0.5
 FUZZY_CUTOFF = 78.0
 FUZZY_MIN_LENGTH = 4
+STOP_WORD_CUTOFF = 85.0
 _ALIAS_CACHE_SIZE = 4096
+_LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
+_IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Scores (0-100) at which a question is answered or a clarification offered."""
 
-    answer: float = 70.0
+    answer: float = 72.0
     clarify: float = 50.0
     margin: float = 0.0
 
@@ -126,7 +129,10 @@ class Index:
         return len(self._vocab)
 
     def aliases(self, token: str) -> tuple[tuple[int, float], ...]:
-        """Vocabulary ids a question token stands for, with a similarity 0-1 each."""
+        """Vocabulary ids a question token stands for, with a similarity 0-1 each.
+
+        A misspelt stop word ("mutch") stands for nothing and weighs nothing.
+        """
         vid = self._vocab.get(token)
         if vid is not None:
             return ((vid, 1.0),)
@@ -144,6 +150,14 @@ class Index:
                 limit=3,
             )
             found = tuple((index, score / 100.0) for _, score, index in hits)
+            if not found and process.extractOne(
+                token,
+                _LONG_STOP_WORDS,
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=STOP_WORD_CUTOFF,
+            ):
+                found = _IGNORED
         if len(self._aliases) < _ALIAS_CACHE_SIZE:
             self._aliases[token] = found
         return found
@@ -159,6 +173,8 @@ class Index:
             aliases = self.aliases(token)
             if not aliases:
                 total_q += self._unknown
+                continue
+            if aliases is _IGNORED:
                 continue
             weight = max(self._idf[v] for v, _ in aliases)
             total_q += weight

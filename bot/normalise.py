@@ -18,6 +18,7 @@ _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
 
 STOP_WORDS: frozenset[str] = (
@@ -73,7 +74,8 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split a text into case-folded words, dropping punctuation and control characters."""
-    text = unicodedata.normalize("NFKC", text).translate(_CONTROL).casefold()
+    text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
+    text = text.translate(_CONTROL).casefold()
     text = _APOSTROPHES.sub("", text.replace("ё", "е"))
     return [w for w in _NON_WORD.split(text) if w]
 
@@ -81,7 +83,8 @@ def words(text: str) -> list[str]:
 class Normaliser:
     """Turns texts into content tokens; built once per knowledge load.
 
-    A synonym matches first by its exact words, then by their stems, so a variant
+    A synonym matches first by its exact words, then by their stems (a variant as
+    written also counts as a stem: Стаханова stems to Стаханов), so a variant
     whose stem collides with another word ("stakhanovism" -> "stakhanov") still maps
     only where it was written; a canonical form's own stem always wins a collision.
     """
@@ -99,6 +102,7 @@ class Normaliser:
                 if key:
                     self._exact.setdefault(key, target)
                     pending.append((tuple(stem(w) for w in key), target))
+                    pending.append((key, target))
             self._stemmed.setdefault(target, target)
         for key, target in pending:
             self._stemmed.setdefault(key, target)

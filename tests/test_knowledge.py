@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
 from tests.conftest import SMALL_YAML
@@ -26,7 +27,7 @@ def test_small_file_loads_with_typed_entries(write_knowledge):
 
 def test_loaded_knowledge_is_immutable(write_knowledge):
     kb = load(write_knowledge())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         kb.entries[0].answer = {"en": "changed"}  # type: ignore[misc]
     with pytest.raises(TypeError):
         kb.by_id["new"] = kb.entries[0]  # type: ignore[index]
@@ -52,7 +53,9 @@ def test_wrong_type_names_the_entry_field_and_line(write_knowledge):
 
 
 def test_missing_field_names_the_entry(write_knowledge):
-    text = SMALL_YAML.replace('    answer: {en: "He died in 1977 in a psychiatric hospital."}\n', "")
+    text = SMALL_YAML.replace(
+        '    answer: {en: "He died in 1977 in a psychiatric hospital."}\n', ""
+    )
     (problem,) = problems_of(write_knowledge(text))
     assert "entry 'death'" in problem and "answer: missing" in problem
 
@@ -76,7 +79,10 @@ def test_duplicate_ids_are_refused(write_knowledge):
 
 
 def test_unknown_source_id_is_refused(write_knowledge):
-    text = SMALL_YAML.replace("      - source: src\n        quote: \"Stakhanov died", "      - source: nope\n        quote: \"Stakhanov died")
+    text = SMALL_YAML.replace(
+        '      - source: src\n        quote: "Stakhanov died',
+        '      - source: nope\n        quote: "Stakhanov died',
+    )
     (problem,) = problems_of(write_knowledge(text))
     assert "entry 'death'" in problem and "unknown source id 'nope'" in problem
 
@@ -174,7 +180,11 @@ def test_failed_reload_keeps_serving_the_old_knowledge(write_knowledge):
 
 def test_changes_name_added_and_removed_entries(write_knowledge):
     old = load(write_knowledge())
-    new = load(write_knowledge(SMALL_YAML.replace("- id: death", "- id: dying").replace("[death]", "[dying]")))
+    new = load(
+        write_knowledge(
+            SMALL_YAML.replace("- id: death", "- id: dying").replace("[death]", "[dying]")
+        )
+    )
     changes = Changes.between(old, new)
     assert changes.added == ("dying",) and changes.removed == ("death",)
     assert "Added: dying." in changes.summary(new) and "Removed: death." in changes.summary(new)

@@ -1,0 +1,162 @@
+"""The `stakhanov-bot` command line, driven as a user would: through a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import COMMANDS
+
+ROOT = Path(__file__).resolve().parent.parent
+JSON_FIELDS = {
+    "question",
+    "status",
+    "language",
+    "entry_id",
+    "score",
+    "answer",
+    "sources",
+    "suggestions",
+}
+
+
+def run(*args: str, stdin: bytes | str = b"", cwd: Path | None = None, env: dict | None = None):
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("KNOWLEDGE", "MATCH_"))}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=data,
+        capture_output=True,
+        cwd=cwd or ROOT,
+        env=environment,
+        timeout=60,
+    )
+
+
+def json_lines(output: bytes) -> list[dict]:
+    return [json.loads(line) for line in output.decode().splitlines()]
+
+
+def test_ask_json_answers_with_a_verbatim_quote_from_another_folder(tmp_path):
+    result = run("ask", "--json", "how much coal did Stakhanov mine in one shift", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (answer,) = json_lines(result.stdout)
+    assert set(answer) == JSON_FIELDS
+    assert answer["status"] == "answered" and answer["entry_id"] == "record-1935"
+    assert answer["language"] == "en" and 0 <= answer["score"] <= 100
+    source = answer["sources"][0]
+    assert set(source) == {"title", "publisher", "url", "published", "quote"}
+    assert source["publisher"] == "RFE/RL" and "102 tons of coal" in source["quote"]
+    assert answer["suggestions"] == []
+
+
+def test_ask_reads_one_result_per_stdin_line_in_order():
+    questions = "when did he die\n\nwho won the 1988 olympics\nкогда умер стаханов\n"
+    result = run("ask", "--json", stdin=questions)
+    answers = json_lines(result.stdout)
+    assert [a["question"] for a in answers] == questions.splitlines()
+    assert [a["status"] for a in answers] == ["answered", "no_match", "no_match", "answered"]
+    assert answers[3]["language"] == "ru" and "1977" in answers[3]["answer"]
+    assert answers[1]["entry_id"] is None and answers[1]["sources"] == []
+
+
+def test_ask_survives_invalid_utf8_on_stdin():
+    result = run("ask", "--json", stdin=b"when did he \xff\xfe die\n\xc3\n")
+    assert result.returncode == 0, result.stderr
+    answers = json_lines(result.stdout)
+    assert len(answers) == 2 and answers[0]["entry_id"] == "death"
+
+
+def test_clarify_result_lists_suggestions():
+    result = run("ask", "--json", "stakhanov 1935", env={"MATCH_ANSWER_THRESHOLD": "100"})
+    (answer,) = json_lines(result.stdout)
+    assert answer["status"] == "clarify" and answer["answer"] is None
+    assert 1 <= len(answer["suggestions"]) <= 3
+    assert set(answer["suggestions"][0]) == {"entry_id", "question", "score"}
+
+
+def test_ask_lang_overrides_detection():
+    (answer,) = json_lines(run("ask", "--json", "--lang", "uk", "when did he die").stdout)
+    assert answer["language"] == "uk" and "1977" in answer["answer"]
+    assert re.search("[а-яіїє]", answer["answer"])
+
+
+def test_ask_plain_text_shows_answer_quote_and_link():
+    result = run("ask", "how did Stakhanov die")
+    text = result.stdout.decode()
+    assert "psychiatric hospital" in text and "RFE/RL" in text and "https://www.rferl.org/" in text
+
+
+def test_validate_summarises_a_good_file():
+    result = run("validate")
+    assert result.returncode == 0
+    assert re.search(r"OK: \d+ entries, \d+ phrasings, 1 source", result.stdout.decode())
+
+
+def test_validate_lists_every_error_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: []\nentries: [{id: Bad Id}]\n", encoding="utf-8")
+    result = run("validate", str(bad))
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert "Traceback" not in err and str(bad) in err and "problems" in err
+
+
+def test_knowledge_option_and_setting_choose_the_file(tmp_path, write_knowledge):
+    path = write_knowledge()
+    by_option = json_lines(run("ask", "--json", "--knowledge", str(path), "102 tons").stdout)
+    by_setting = json_lines(
+        run("ask", "--json", "102 tons", env={"KNOWLEDGE_FILE": str(path)}).stdout
+    )
+    assert by_option[0]["entry_id"] == by_setting[0]["entry_id"] == "record"
+
+
+def test_unreadable_knowledge_file_is_a_message_not_a_traceback(tmp_path):
+    result = run("ask", "x", "--knowledge", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 1
+    assert b"file not found" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_bad_setting_is_named():
+    result = run("ask", "x", env={"MATCH_ANSWER_THRESHOLD": "lots"})
+    assert result.returncode == 2 and b"MATCH_ANSWER_THRESHOLD" in result.stderr
+
+
+def test_console_through_a_pipe_prints_answers_without_prompts():
+    script = "when did he die\n:debug\n102 tons\n:topics\n:nonsense\n:quit\nnever read\n"
+    result = run("console", stdin=script)
+    out = result.stdout.decode()
+    assert result.returncode == 0
+    assert "1977" in out and "[debug] status=answered" in out and "entry=record-1935" in out
+    assert "record-1935" in out.split(":topics")[-1] or "The 1935 record" in out
+    assert "Unknown command :nonsense" in out
+    assert not any(line.startswith("? ") for line in out.splitlines())
+    assert "never read" not in out
+
+
+def test_console_reload_reports_changes(write_knowledge):
+    path = write_knowledge()
+    result = run("console", "--knowledge", str(path), stdin=":reload\n")
+    assert "Reloaded: 2 entries" in result.stdout.decode()
+
+
+def test_console_ends_at_end_of_input():
+    assert run("console", stdin="").returncode == 0
+
+
+def test_offline_commands_do_not_import_telegram():
+    code = "import sys, bot.cli, bot.console, bot.replies, bot.evaluation; print('telegram' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT)
+    assert result.stdout.strip() == b"False"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_is_documented_in_readme(command):
+    assert f"stakhanov-bot {command}" in (ROOT / "README.md").read_text(encoding="utf-8")

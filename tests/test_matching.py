@@ -1,0 +1,141 @@
+"""Matching finds the right entry for real phrasings and declines what the sources don't cover."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+
+import pytest
+
+from bot.matching import Thresholds
+from bot.normalise import Normaliser
+
+PARAPHRASES = [
+    ("how much coal did stakhanov dig in a single shift", "record-1935"),
+    ("how mutch coal did stakanov mine", "record-1935"),
+    ("102 tons?", "record-1935"),
+    ("how many times over his quota was it", "quota"),
+    ("when did he die", "death"),
+    ("how did stakhanov die", "death"),
+    ("was his record faked", "inflated-claims"),
+    ("what does stakhanovite mean", "stakhanovite-meaning"),
+    ("what was kadiivka renamed to", "city-renamed"),
+    ("where is the city of stakhanov", "city-location"),
+    ("are there any mines working there now", "mines-today"),
+    ("who is semystiaha", "historian-semystiaha"),
+    ("what date is the commemoration", "commemoration-date"),
+    ("where will the commemoration be held", "commemoration-venue"),
+    ("what happened to stakhanovites under stalin", "repression"),
+    ("did other miners hate the stakhanovites", "other-workers"),
+    ("who reported this story", "article-source"),
+    ("когда умер стаханов", "death"),
+    ("сколько угля добыл стаханов", "record-1935"),
+    ("коли перейменували кадіївку", "city-renamed"),
+    ("хто такий семистяга", "historian-semystiaha"),
+]
+
+OUT_OF_SCOPE = [
+    "the price of coal today",
+    "who won the 1988 olympics",
+    "what's the weather like",
+    "population of Ukraine",
+    "who founded the Komsomol",
+    "tell me a joke",
+    "",
+    "   ",
+    "?!?",
+    "🙂🙂🙂",
+]
+
+
+@pytest.mark.parametrize(("question", "entry_id"), PARAPHRASES)
+def test_paraphrases_and_typos_find_the_entry(kb, question, entry_id):
+    match = kb.index.match(question)
+    assert match.status == "answered", match.candidates[:3]
+    assert match.best.entry_id == entry_id, match.candidates[:3]
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_out_of_scope_questions_are_not_answered(kb, question):
+    assert kb.index.match(question).status != "answered"
+
+
+@pytest.mark.parametrize("question", [*OUT_OF_SCOPE[:3], *OUT_OF_SCOPE[5:]])
+def test_clearly_unrelated_questions_are_declined(kb, question):
+    assert kb.index.match(question).status == "no_match"
+
+
+def test_scores_stay_between_0_and_100(kb):
+    for question in ["stakhanov", "stakhanov stakhanov stakhanov", "102 tons of coal", "x" * 5000]:
+        for candidate in kb.index.match(question).candidates:
+            assert 0 <= candidate.score <= 100
+
+
+def test_matching_is_deterministic(kb):
+    first = kb.index.match("what did other workers think")
+    assert all(kb.index.match("what did other workers think") == first for _ in range(5))
+
+
+def test_candidates_are_ranked_best_first(kb):
+    scores = [c.score for c in kb.index.match("stakhanov record").candidates]
+    assert scores == sorted(scores, reverse=True) and len(set(c for c in scores)) >= 1
+
+
+def test_uncertain_question_offers_up_to_three_suggestions(kb):
+    match = kb.index.match("stakhanov 1935", Thresholds(answer=100, clarify=10))
+    assert match.status == "clarify"
+    assert match.best.entry_id == "record-1935"
+
+
+def test_thresholds_decide_the_outcome(kb):
+    score = kb.index.match("stakhanov 1935").score
+    assert (
+        kb.index.match("stakhanov 1935", Thresholds(answer=score, clarify=0)).status == "answered"
+    )
+    assert (
+        kb.index.match("stakhanov 1935", Thresholds(answer=100, clarify=score)).status == "clarify"
+    )
+    assert (
+        kb.index.match("stakhanov 1935", Thresholds(answer=100, clarify=100)).status == "no_match"
+    )
+
+
+def test_close_runner_up_within_the_margin_asks_to_clarify(kb):
+    match = kb.index.match("stakhanov 1935")
+    gap = match.candidates[0].score - match.candidates[1].score
+    assert kb.index.match("stakhanov 1935", Thresholds(margin=gap + 1)).status == "clarify"
+
+
+def test_bad_thresholds_are_refused():
+    with pytest.raises(ValueError):
+        Thresholds(answer=40, clarify=60)
+
+
+def test_matching_never_touches_the_disk(kb, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("matching opened a file")
+
+    monkeypatch.setattr(builtins, "open", forbidden)
+    monkeypatch.setattr(Path, "read_text", forbidden)
+    monkeypatch.setattr(Path, "read_bytes", forbidden)
+    assert kb.index.match("how did he die").best.entry_id == "death"
+
+
+def test_normalisation_folds_case_width_punctuation_and_spelling():
+    normaliser = Normaliser({"stakhanov": ["stahanov", "стаханов"], "tons": ["tonnes"]})
+    assert normaliser.tokens("STAHANOV!!") == normaliser.tokens("stakhanov")
+    assert normaliser.tokens("Ｓｔａｋｈａｎｏｖ") == normaliser.tokens("stakhanov")
+    assert normaliser.tokens("102 tonnes") == normaliser.tokens("102 tons")
+    assert normaliser.tokens("Стаханова") == normaliser.tokens("stakhanov")
+
+
+def test_normalisation_drops_stop_words_and_control_characters():
+    normaliser = Normaliser()
+    assert normaliser.tokens("what is the \x1b[31mrecord\x00") == ("what", "record")
+    assert normaliser.tokens("the of and") == ()
+
+
+def test_synonym_variant_does_not_capture_words_sharing_its_stem():
+    normaliser = Normaliser({"stakhanov": [], "stakhanovite movement": ["stakhanovism"]})
+    assert normaliser.tokens("stakhanovism") == normaliser.tokens("stakhanovite movement")
+    assert normaliser.tokens("stakhanov") == ("stakhanov",)

@@ -1,0 +1,61 @@
+"""Replies carry the answer and its source, escaped for Telegram and within its limits."""
+
+from __future__ import annotations
+
+from bot import replies
+from bot.knowledge import load
+from tests.conftest import SMALL_YAML
+
+
+def test_plain_reply_has_answer_source_quote_and_link(kb):
+    reply = replies.reply_to(kb, "when did he die")
+    text = replies.plain(reply, kb)
+    assert text.startswith(kb.by_id["death"].answer["en"])
+    assert 'RFE/RL, "Ukraine City Marks Soviet-Era Stakhanov Movement" (2010)' in text
+    assert "psychiatric hospital in 1977" in text and "https://www.rferl.org/" in text
+
+
+def test_russian_reply_is_in_russian_with_translation_beside_quote(kb):
+    reply = replies.reply_to(kb, "когда умер стаханов")
+    text = replies.plain(reply, kb)
+    assert reply.language == "ru" and text.startswith(kb.by_id["death"].answer["ru"])
+    assert "Источник:" in text and "Перевод:" in text and "psychiatric hospital" in text
+
+
+def test_html_reply_escapes_knowledge_text(write_knowledge):
+    text = SMALL_YAML.replace(
+        "He died in 1977 in a psychiatric hospital.", "He died <b>in 1977</b> & then?"
+    )
+    kb = load(write_knowledge(text))
+    html = replies.entry_html(kb, kb.by_id["death"], "en")
+    assert "He died &lt;b&gt;in 1977&lt;/b&gt; &amp; then?" in html
+    assert '<a href="https://example.org/article">A Test Article</a>' in html
+    assert "<blockquote>" in html
+
+
+def test_html_reply_never_exceeds_telegram_limit(write_knowledge):
+    long_answer = "word " * 2000
+    kb = load(
+        write_knowledge(
+            SMALL_YAML.replace("He died in 1977 in a psychiatric hospital.", long_answer)
+        )
+    )
+    assert len(replies.entry_html(kb, kb.by_id["death"], "en")) <= replies.TELEGRAM_LIMIT
+
+
+def test_no_match_reply_is_an_honest_decline(kb):
+    reply = replies.reply_to(kb, "who won the 1988 olympics")
+    assert reply.status == "no_match"
+    assert "don't cover" in replies.plain(reply, kb)
+
+
+def test_language_detection_prefers_script_then_user_language():
+    from bot.language import detect
+
+    assert detect("коли помер Стаханов") == "uk"
+    assert detect("когда умер Стаханов") == "ru"
+    assert detect("Стаханов", fallback="uk") == "uk"
+    assert detect("Стаханов", fallback="en") == "ru"
+    assert detect("when did he die", fallback="ru") == "en"
+    assert detect("102?", fallback="uk-UA") == "uk"
+    assert detect("102?") == "en"
