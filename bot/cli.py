@@ -106,8 +106,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the Telegram bot."""
-    raise CommandError("the Telegram bot is not built yet; use `stakhanov-bot console`")
+    """Run the Telegram bot until SIGINT or SIGTERM."""
+    settings.require_token()
+    live = open_knowledge(args, settings)
+    from bot import telegram_app
+
+    telegram_app.configure_logging(settings)
+    telegram_app.run(settings, live, args.webhook_url, args.listen, args.port)
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -149,7 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    add("run", "run the Telegram bot")
+    run = add("run", "run the Telegram bot (long polling, or a webhook server)")
+    run.add_argument(
+        "--webhook-url", metavar="URL", help="public HTTPS URL: serve a webhook instead of polling"
+    )
+    run.add_argument(
+        "--listen",
+        default="0.0.0.0",
+        metavar="ADDR",
+        help="webhook listen address (default 0.0.0.0)",
+    )
+    run.add_argument(
+        "--port", type=int, default=8443, metavar="N", help="webhook port (default 8443)"
+    )
     return parser
 
 

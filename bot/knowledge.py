@@ -32,7 +32,7 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 200_000
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 
@@ -313,7 +313,10 @@ def _message(err: Mapping[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown field"
     if err["type"] == "string_pattern_mismatch":
-        return f"invalid value {err.get('input')!r} (ids: lowercase letters, digits and dashes)"
+        return (
+            f"invalid value {err.get('input')!r} "
+            "(ids: up to 60 lowercase letters, digits and dashes)"
+        )
     return str(err["msg"]).removeprefix("Value error, ")
 
 
@@ -417,7 +420,11 @@ class LiveKnowledge:
         self.kb: KnowledgeBase = load(self.path)
 
     def reload(self) -> Changes:
-        new = load(self.path)
+        """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""
+        return self.install(load(self.path))
+
+    def install(self, new: KnowledgeBase) -> Changes:
+        """Serve an already validated knowledge base from now on."""
         changes = Changes.between(self.kb, new)
         self.kb = new
         return changes

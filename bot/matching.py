@@ -46,7 +46,7 @@ class Thresholds:
 
     answer: float = 72.0
     clarify: float = 50.0
-    margin: float = 0.0
+    margin: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.clarify <= self.answer <= 100:

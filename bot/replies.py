@@ -29,12 +29,93 @@ MESSAGES: dict[str, dict[str, str]] = {
         "статті RFE/RL 2010 року про Олексія Стаханова і стахановський рух.",
     },
     "related": {"en": "Related", "ru": "Связанные вопросы", "uk": "Пов'язані питання"},
+    "start": {
+        "en": "Hello! I answer questions about Aleksei Stakhanov and the Soviet Stakhanovite "
+        'movement, from the {publisher} article "{title}" ({year}). Every answer comes with '
+        "its source. Ask me anything in English, Russian or Ukrainian, or try one of these:",
+        "ru": "Здравствуйте! Я отвечаю на вопросы об Алексее Стаханове и стахановском движении "
+        "по статье {publisher} «{title}» ({year}). К каждому ответу прилагаю источник. "
+        "Спрашивайте по-русски, по-украински или по-английски, или попробуйте:",
+        "uk": "Вітаю! Я відповідаю на питання про Олексія Стаханова і стахановський рух за "
+        "статтею {publisher} «{title}» ({year}). До кожної відповіді додаю джерело. "
+        "Питайте українською, російською чи англійською, або спробуйте:",
+    },
+    "help": {
+        "en": 'Just type a question, e.g. "when did Stakhanov die?". I answer from my sources '
+        "and quote them; if they don't say, I tell you so.\n\n"
+        "/topics - everything I can answer\n/lang - choose the answer language\n"
+        "/help - this message\n\nIn groups, mention me or reply to my message. "
+        "In any chat, type @{username} and a question to share an answer.",
+        "ru": "Просто напишите вопрос, например «когда умер Стаханов?». Я отвечаю по своим "
+        "источникам и цитирую их; если они об этом молчат, я так и скажу.\n\n"
+        "/topics - всё, на что я могу ответить\n/lang - язык ответов\n/help - эта справка"
+        "\n\nВ группах упомяните меня или ответьте на моё сообщение. В любом чате наберите "
+        "@{username} и вопрос, чтобы поделиться ответом.",
+        "uk": "Просто напишіть питання, наприклад «коли помер Стаханов?». Я відповідаю за "
+        "своїми джерелами і цитую їх; якщо вони про це мовчать, я так і скажу.\n\n"
+        "/topics - усе, на що я можу відповісти\n/lang - мова відповідей\n/help - ця довідка"
+        "\n\nУ групах згадайте мене або дайте відповідь на моє повідомлення. У будь-якому чаті "
+        "наберіть @{username} і питання, щоб поділитися відповіддю.",
+    },
+    "topics": {
+        "en": "Topics ({page}/{pages}):",
+        "ru": "Темы ({page}/{pages}):",
+        "uk": "Теми ({page}/{pages}):",
+    },
+    "no_match_hint": {
+        "en": "See /topics for what I can answer.",
+        "ru": "Список того, на что я могу ответить: /topics.",
+        "uk": "Перелік того, на що я можу відповісти: /topics.",
+    },
+    "too_long": {
+        "en": "That message is too long for me: please ask in under {limit} characters.",
+        "ru": "Слишком длинное сообщение: пожалуйста, уложитесь в {limit} символов.",
+        "uk": "Задовге повідомлення: будь ласка, вкладіться в {limit} символів.",
+    },
+    "text_only": {
+        "en": "I can only read text: please type your question.",
+        "ru": "Я понимаю только текст: напишите, пожалуйста, вопрос.",
+        "uk": "Я розумію лише текст: напишіть, будь ласка, питання.",
+    },
+    "gone": {
+        "en": "That topic is no longer in my knowledge. Try /topics.",
+        "ru": "Этой темы больше нет в моих данных. Попробуйте /topics.",
+        "uk": "Цієї теми більше немає в моїх даних. Спробуйте /topics.",
+    },
+    "choose_language": {
+        "en": "Which language should I answer in?",
+        "ru": "На каком языке отвечать?",
+        "uk": "Якою мовою відповідати?",
+    },
+    "language_set": {
+        "en": "I'll answer in English.",
+        "ru": "Буду отвечать по-русски.",
+        "uk": "Відповідатиму українською.",
+    },
+    "language_auto": {
+        "en": "I'll answer in the language of each question.",
+        "ru": "Буду отвечать на языке вопроса.",
+        "uk": "Відповідатиму мовою питання.",
+    },
+    "auto": {"en": "Auto", "ru": "Авто", "uk": "Авто"},
+    "error": {
+        "en": "Sorry, something went wrong on my side. Please try again.",
+        "ru": "Извините, у меня что-то сломалось. Попробуйте ещё раз.",
+        "uk": "Вибачте, у мене щось зламалося. Спробуйте ще раз.",
+    },
 }
 
 
-def message(key: str, language: str) -> str:
+def escape(text: str) -> str:
+    """Text made safe for Telegram HTML (quotes stay readable: they need no escaping there)."""
+    return html.escape(text, quote=False)
+
+
+def message(key: str, language: str, **values: object) -> str:
+    """A user-facing text in a language (English if missing), with values filled in."""
     texts = MESSAGES[key]
-    return texts.get(language) or texts[lang.DEFAULT]
+    text = texts.get(language) or texts[lang.DEFAULT]
+    return text.format(**values) if values else text
 
 
 @dataclass(frozen=True)
@@ -138,17 +219,17 @@ def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELE
         rendered = _entry_html(kb, entry, language, cap)
         if len(rendered) <= limit:
             return rendered
-    return html.escape(_clip(entry.text("answer", language), limit // 6))
+    return escape(_clip(entry.text("answer", language), limit // 6))
 
 
 def _entry_html(kb: KnowledgeBase, entry: Entry, language: str, cap: int | None) -> str:
-    e = html.escape
+    e = escape
     parts = [e(_clip(entry.text("answer", language), cap))]
     for citation in entry.citations:
         source = kb.sources[citation.source]
         block = (
             f"<i>{e(message('source', language))}:</i> {e(source.publisher)}, "
-            f'<a href="{e(source.url, quote=True)}">{e(source.title)}</a> ({e(source.year)})\n'
+            f'<a href="{html.escape(source.url, quote=True)}">{e(source.title)}</a> ({e(source.year)})\n'
             f"<blockquote>{e(_clip(citation.quote, cap))}</blockquote>"
         )
         if language in citation.translation:

@@ -1,0 +1,163 @@
+"""What the bot keeps on disk: the question log (SQLite) and safe replacement of files.
+
+The log holds question text, its normalised form, the outcome, the language and the time;
+never a user id or name. Writes go through a queue to one writer thread, so logging never
+delays an answer; if the database cannot be written (locked, read-only), the problem is
+logged once and the bot carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    asked_at REAL NOT NULL,
+    question TEXT NOT NULL,
+    normalised TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('answered', 'clarify', 'no_match')),
+    language TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS questions_outcome_time ON questions (outcome, asked_at);
+"""
+DAY = 24 * 60 * 60
+MAX_STORED_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    question: str
+    normalised: str
+    count: int
+    last_asked: datetime
+
+
+@dataclass(frozen=True)
+class Stats:
+    overall: dict[str, int]
+    last_day: dict[str, int]
+
+
+class QuestionLog:
+    """The unanswered-question log and outcome counts, in SQLite under DATA_DIR."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.Queue[tuple[float, str, str, str, str] | None] = queue.Queue()
+        self._failed = False
+        self._writer = threading.Thread(target=self._write_loop, name="question-log", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=2.0)
+        connection.executescript(SCHEMA)
+        return connection
+
+    def record(self, question: str, normalised: str, outcome: str, language: str) -> None:
+        """Queue one question for the log; returns at once."""
+        row = (time.time(), question[:MAX_STORED_CHARS], normalised, outcome, language)
+        self._queue.put(row)
+
+    def flush(self) -> None:
+        """Wait until every queued question has been written (or given up on)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(timeout=5)
+
+    def _write_loop(self) -> None:
+        connection: sqlite3.Connection | None = None
+        while True:
+            row = self._queue.get()
+            try:
+                if row is None:
+                    return
+                connection = connection or self._connect()
+                with connection:
+                    connection.execute(
+                        "INSERT INTO questions (asked_at, question, normalised, outcome, language)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        row,
+                    )
+                self._failed = False
+            except (sqlite3.Error, OSError) as exc:
+                connection = None
+                if not self._failed:
+                    logger.error("question log %s cannot be written: %s", self.path, exc)
+                self._failed = True
+            finally:
+                self._queue.task_done()
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
+        if not self.path.exists():
+            return []
+        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=2.0) as connection:
+            try:
+                return connection.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return []
+                raise
+
+    def unanswered(self, limit: int = 10, days: int = 30) -> list[Unanswered]:
+        """The most frequent recent questions that were declined or needed clarifying."""
+        rows = self._read(
+            "SELECT normalised, COUNT(*), MAX(asked_at),"
+            " (SELECT question FROM questions q2 WHERE q2.normalised = q.normalised"
+            "  AND q2.outcome != 'answered' ORDER BY asked_at DESC LIMIT 1)"
+            " FROM questions q WHERE outcome != 'answered' AND asked_at >= ?"
+            " GROUP BY normalised ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
+            (time.time() - days * DAY, limit),
+        )
+        return [
+            Unanswered(question, normalised, count, datetime.fromtimestamp(last, UTC))
+            for normalised, count, last, question in rows
+        ]
+
+    def stats(self) -> Stats:
+        """Answered / clarify / no_match counts, overall and for the last 24 hours."""
+        sql = "SELECT outcome, COUNT(*) FROM questions WHERE asked_at >= ? GROUP BY outcome"
+        empty = {"answered": 0, "clarify": 0, "no_match": 0}
+        overall = empty | dict(self._read(sql, (0.0,)))
+        last_day = empty | dict(self._read(sql, (time.time() - DAY,)))
+        return Stats(overall, last_day)
+
+
+def replace_file(path: Path, data: bytes, backups: Path) -> Path | None:
+    """Back up `path` (if it exists) into `backups`, then write `data` to it atomically.
+
+    Returns the backup's path. The new content goes to a temporary file in the same
+    folder, is flushed to disk, and replaces the old file with one `os.replace`.
+    """
+    backup = None
+    if path.exists():
+        backups.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = backups / f"{path.stem}-{stamp}{path.suffix}"
+        shutil.copy2(path, backup)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return backup

@@ -1,0 +1,544 @@
+"""The Telegram front end: thin handlers over the pure core, wired in `build_application`.
+
+Handlers parse the update, call the core (`replies`, `knowledge`, `store`) and render the
+reply. Callback data carries only ids, checked against the knowledge being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import signal
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import language as lang
+from bot import replies
+from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge, parse
+from bot.settings import Settings
+from bot.store import QuestionLog, replace_file
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+TOPICS_PER_PAGE = 8
+EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+USER_COMMANDS = [
+    BotCommand("start", "What I know, with examples"),
+    BotCommand("topics", "Everything I can answer"),
+    BotCommand("lang", "Choose the answer language"),
+    BotCommand("help", "How to ask"),
+]
+ADMIN_COMMANDS = [
+    *USER_COMMANDS,
+    BotCommand("reload", "Admin: re-read the knowledge file"),
+    BotCommand("unanswered", "Admin: questions I could not answer"),
+    BotCommand("stats", "Admin: answer counts"),
+]
+
+
+@dataclass
+class Services:
+    """What the handlers share, kept in `application.bot_data`."""
+
+    settings: Settings
+    live: LiveKnowledge
+    log: QuestionLog
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+def ui_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The user's chosen language, else their Telegram language, else English."""
+    chosen = (context.user_data or {}).get("lang")
+    user = update.effective_user
+    return chosen or lang.supported(user.language_code if user else None) or lang.DEFAULT
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
+    buttons = [
+        [InlineKeyboardButton(label[:60], callback_data=data) for label, data in row]
+        for row in rows
+    ]
+    return InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def entry_keyboard(
+    kb: KnowledgeBase, entries: list[Entry], language: str
+) -> InlineKeyboardMarkup | None:
+    return keyboard([[(e.text("title", language), f"a:{e.id}")] for e in entries])
+
+
+async def send_entry(message: Message, kb: KnowledgeBase, entry: Entry, language: str) -> None:
+    related = [kb.by_id[r] for r in entry.related if r in kb.by_id]
+    await message.reply_text(
+        replies.entry_html(kb, entry, language),
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=entry_keyboard(kb, related, language),
+    )
+
+
+async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) -> None:
+    """Render a matched question: the answer, a clarification, or an honest decline."""
+    language = reply.language
+    if reply.entry is not None:
+        await send_entry(message, kb, reply.entry, language)
+    elif reply.status == "clarify":
+        suggested = [entry for entry, _ in reply.suggestions]
+        await message.reply_text(
+            replies.escape(replies.message("clarify", language)),
+            parse_mode=ParseMode.HTML,
+            reply_markup=entry_keyboard(kb, suggested, language),
+        )
+    else:
+        text = (
+            f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"
+        )
+        await message.reply_text(replies.escape(text), parse_mode=ParseMode.HTML)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet, say what the bot knows, and offer example questions."""
+    language = ui_language(update, context)
+    kb = services(context).live.kb
+    source = next(iter(kb.sources.values()))
+    examples = [kb.by_id[i] for i in EXAMPLE_ENTRIES if i in kb.by_id] or list(kb.entries[:4])
+    text = replies.message(
+        "start", language, publisher=source.publisher, title=source.title, year=source.year
+    )
+    rows = [[(replies.first_question(e, language), f"a:{e.id}")] for e in examples]
+    await update.effective_message.reply_text(
+        replies.escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard(rows)
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain how to ask and list the commands."""
+    text = replies.message("help", ui_language(update, context), username=context.bot.username)
+    await update.effective_message.reply_text(text)
+
+
+def topics_page(
+    kb: KnowledgeBase, language: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    pages = max(1, -(-len(kb.entries) // TOPICS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = kb.entries[page * TOPICS_PER_PAGE : (page + 1) * TOPICS_PER_PAGE]
+    rows = [[(e.text("title", language), f"a:{e.id}")] for e in shown]
+    nav = [("‹", f"t:{page - 1}")] if page > 0 else []
+    nav += [("›", f"t:{page + 1}")] if page + 1 < pages else []
+    if nav:
+        rows.append(nav)
+    return replies.message("topics", language, page=page + 1, pages=pages), keyboard(rows)
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List every entry's title as buttons, a page at a time."""
+    text, markup = topics_page(services(context).live.kb, ui_language(update, context), 0)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let the user choose the answer language."""
+    language = ui_language(update, context)
+    rows = [
+        [("English", "l:en"), ("Русский", "l:ru"), ("Українська", "l:uk")],
+        [(replies.message("auto", language), "l:auto")],
+    ]
+    await update.effective_message.reply_text(
+        replies.message("choose_language", language), reply_markup=keyboard(rows)
+    )
+
+
+def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a group message meant for the bot (mention or reply), else None."""
+    text = message.text or ""
+    mention = f"@{bot_username}".lower()
+    mentioned = any(
+        entity.type == MessageEntity.MENTION and value.lower() == mention
+        for entity, value in message.parse_entities([MessageEntity.MENTION]).items()
+    )
+    replied = (
+        message.reply_to_message is not None
+        and message.reply_to_message.from_user is not None
+        and message.reply_to_message.from_user.id == bot_id
+    )
+    if not (mentioned or replied):
+        return None
+    return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+
+
+async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text question; log it for /unanswered and /stats."""
+    message = update.effective_message
+    text = message.text or ""
+    if message.chat.type != ChatType.PRIVATE:
+        text = addressed_text(message, context.bot.username, context.bot.id)
+        if text is None:
+            return
+    chosen = (context.user_data or {}).get("lang")
+    user = update.effective_user
+    fallback = user.language_code if user else None
+    if len(text) > MAX_QUESTION_CHARS:
+        language = chosen or lang.detect(text[:200], fallback)
+        await message.reply_text(replies.message("too_long", language, limit=MAX_QUESTION_CHARS))
+        return
+    svc = services(context)
+    kb = svc.live.kb
+    reply = replies.reply_to(
+        kb, text, language=chosen, fallback=fallback, thresholds=svc.settings.thresholds
+    )
+    await send_reply(message, kb, reply)
+    svc.log.record(text, reply.match.normalised, reply.status, reply.language)
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice and the like: ask for text."""
+    await update.effective_message.reply_text(
+        replies.message("text_only", ui_language(update, context))
+    )
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button press: an entry, a topics page or a language; always acknowledged."""
+    query = update.callback_query
+    language = ui_language(update, context)
+    kind, _, value = (query.data or "").partition(":")
+    kb = services(context).live.kb
+    if kind == "a" and value in kb.by_id:
+        await query.answer()
+        if query.message is not None:
+            await send_entry(query.message, kb, kb.by_id[value], language)
+    elif kind == "t" and value.lstrip("-").isdigit():
+        await query.answer()
+        text, markup = topics_page(kb, language, int(value))
+        await query.edit_message_text(text, reply_markup=markup)
+    elif kind == "l" and value == "auto":
+        context.user_data.pop("lang", None)
+        await query.answer()
+        await query.edit_message_text(replies.message("language_auto", language))
+    elif kind == "l" and lang.supported(value) == value:
+        context.user_data["lang"] = value
+        await query.answer()
+        await query.edit_message_text(replies.message("language_set", value))
+    else:
+        await query.answer(replies.message("gone", language), show_alert=True)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Inline mode: the best matching entries as shareable answers with their sources."""
+    query = update.inline_query
+    svc = services(context)
+    kb = svc.live.kb
+    text = query.query[:MAX_QUESTION_CHARS]
+    language = (context.user_data or {}).get("lang") or lang.detect(
+        text, query.from_user.language_code
+    )
+    if text.strip():
+        candidates, _ = kb.index.search(text, limit=5)
+        floor = svc.settings.thresholds.clarify
+        entries = [kb.by_id[c.entry_id] for c in candidates if c.score >= floor]
+    else:
+        entries = [kb.by_id[i] for i in EXAMPLE_ENTRIES if i in kb.by_id]
+    results = [
+        InlineQueryResultArticle(
+            id=entry.id,
+            title=entry.text("title", language),
+            description=entry.text("answer", language)[:120],
+            input_message_content=InputTextMessageContent(
+                replies.entry_html(kb, entry, language),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            ),
+        )
+        for entry in entries
+    ]
+    await query.answer(results, cache_time=30, is_personal=True)
+
+
+def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
+    user = update.effective_user
+    if user is not None and user.id in services(context).settings.admin_ids:
+        return True
+    logger.warning("refused %s for user %s: not an admin", action, user.id if user else "unknown")
+    return False
+
+
+async def refuse(update: Update) -> None:
+    await update.effective_message.reply_text("Sorry, you are not allowed to do that.")
+
+
+def problems_text(exc: KnowledgeError, limit: int = 3000) -> str:
+    """Validation problems, escaped, cut to fit one message."""
+    shown: list[str] = []
+    for problem in exc.problems:
+        if sum(len(p) for p in shown) + len(problem) > limit:
+            shown.append(f"... and {len(exc.problems) - len(shown)} more")
+            break
+        shown.append(problem)
+    return "\n".join(f"• {replies.escape(p)}" for p in shown)
+
+
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admin: re-read and validate the knowledge file; swap it in or keep the old one."""
+    if not is_admin(update, context, "/reload"):
+        await refuse(update)
+        return
+    live = services(context).live
+    try:
+        changes = await asyncio.to_thread(live.reload)
+    except KnowledgeError as exc:
+        text = f"Reload failed; still serving the previous knowledge.\n{problems_text(exc)}"
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+        return
+    logger.info("knowledge reloaded by /reload: %s", changes.summary(live.kb))
+    await update.effective_message.reply_text("Reloaded. " + changes.summary(live.kb))
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admin: a .yaml document replaces the knowledge file if it validates."""
+    if not is_admin(update, context, "knowledge upload"):
+        await refuse(update)
+        return
+    message = update.effective_message
+    document = message.document
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        await message.reply_text("That file is larger than 1 MiB; nothing changed.")
+        return
+    data = bytes(await (await document.get_file()).download_as_bytearray())
+    svc = services(context)
+    live = svc.live
+    try:
+        kb = await asyncio.to_thread(parse, data, live.path)
+    except KnowledgeError as exc:
+        text = f"That file has problems; nothing changed.\n{problems_text(exc)}"
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
+        return
+    backups = svc.settings.data_dir / "backups"
+    try:
+        backup = await asyncio.to_thread(replace_file, live.path, data, backups)
+    except OSError as exc:
+        logger.error("cannot write the knowledge file %s: %s", live.path, exc)
+        await message.reply_text("The file is valid but could not be saved; nothing changed.")
+        return
+    changes = live.install(kb)
+    logger.info("knowledge replaced by upload: %s", changes.summary(kb))
+    saved = f" Previous file backed up as {backup.name}." if backup else ""
+    await message.reply_text(f"Installed. {changes.summary(kb)}{saved}")
+
+
+async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admin: the most frequent recent questions that got no answer or a clarification."""
+    if not is_admin(update, context, "/unanswered"):
+        await refuse(update)
+        return
+    arg = context.args[0] if context.args else "10"
+    limit = min(int(arg), 50) if arg.isdigit() and int(arg) > 0 else 10
+    log = services(context).log
+    await asyncio.to_thread(log.flush)
+    rows = await asyncio.to_thread(log.unanswered, limit)
+    if not rows:
+        await update.effective_message.reply_text("No unanswered questions in the last 30 days.")
+        return
+    lines = [f"<b>Unanswered, last 30 days (top {len(rows)}):</b>"]
+    for row in rows:
+        when = row.last_asked.strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"{row.count}× {replies.escape(row.question[:200])} <i>(last {when})</i>")
+    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admin: answered / clarify / no_match counts, overall and for the last 24 hours."""
+    if not is_admin(update, context, "/stats"):
+        await refuse(update)
+        return
+    log = services(context).log
+    await asyncio.to_thread(log.flush)
+    counts = await asyncio.to_thread(log.stats)
+
+    def line(label: str, c: dict[str, int]) -> str:
+        return (
+            f"{label}: {c['answered']} answered, {c['clarify']} clarify, {c['no_match']} no_match"
+        )
+
+    await update.effective_message.reply_text(
+        line("Overall", counts.overall) + "\n" + line("Last 24 hours", counts.last_day)
+    )
+
+
+def update_kind(update: object) -> str:
+    """The kind of an update (message, callback_query, ...), never its content."""
+    if isinstance(update, Update):
+        for name in ("message", "edited_message", "callback_query", "inline_query", "channel_post"):
+            if getattr(update, name) is not None:
+                return name
+        return "other update"
+    return type(update).__name__
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error with the kind of update, apologise in private chats, keep running."""
+    logger.error("error while handling %s", update_kind(update), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message and update.effective_chat:
+        if update.effective_chat.type == ChatType.PRIVATE:
+            try:
+                await update.effective_message.reply_text(
+                    replies.message("error", ui_language(update, context))
+                )
+            except TelegramError:
+                pass
+
+
+async def on_startup(application: Application) -> None:
+    """Register the command lists (admins get theirs) and reload on SIGHUP."""
+    bot = application.bot
+    await bot.set_my_commands(USER_COMMANDS)
+    for admin in services_of(application).settings.admin_ids:
+        try:
+            await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:
+            logger.info("admin commands not registered for %s: %s", admin, exc)
+    if hasattr(signal, "SIGHUP"):
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: application.create_task(reload_on_signal(application))
+        )
+    logger.info("bot @%s started: %s", bot.username, services_of(application).live.kb.summary())
+
+
+async def reload_on_signal(application: Application) -> None:
+    live = services_of(application).live
+    try:
+        changes = await asyncio.to_thread(live.reload)
+    except KnowledgeError as exc:
+        logger.error("SIGHUP reload failed; still serving the previous knowledge:\n%s", exc)
+        return
+    logger.info("knowledge reloaded on SIGHUP: %s", changes.summary(live.kb))
+
+
+async def on_shutdown(application: Application) -> None:
+    await asyncio.to_thread(services_of(application).log.close)
+
+
+def services_of(application: Application) -> Services:
+    return application.bot_data["services"]
+
+
+def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog) -> Application:
+    """The bot's Application: settings, rate limiter, concurrency and every handler."""
+    application = (
+        Application.builder()
+        .token(settings.require_token())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.file_api_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data["services"] = Services(settings, live, log)
+    private = filters.ChatType.PRIVATE
+    fresh = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("topics", topics))
+    application.add_handler(CommandHandler("lang", lang_command))
+    application.add_handler(CommandHandler("reload", reload_command))
+    application.add_handler(CommandHandler("unanswered", unanswered))
+    application.add_handler(CommandHandler("stats", stats))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, question))
+    yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
+    application.add_handler(MessageHandler(fresh & private & yaml_file, upload))
+    application.add_handler(
+        MessageHandler(fresh & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text)
+    )
+    application.add_error_handler(on_error)
+    return application
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats records with every secret (the bot token) replaced, tracebacks included."""
+
+    def __init__(self, secrets: list[str], fmt: str) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[token]")
+        return text
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at LOG_LEVEL, the token redacted; httpx's per-request lines silenced."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        RedactingFormatter(
+            [settings.token or ""], "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def webhook_secret(token: str) -> str:
+    """A webhook secret derived from the token: the same on every instance, never the token."""
+    return hashlib.sha256(f"stakhanov-bot webhook:{token}".encode()).hexdigest()[:48]
+
+
+def run(
+    settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
+) -> None:
+    """Serve until SIGINT or SIGTERM: long polling, or PTB's webhook server."""
+    application = build_application(
+        settings, live, QuestionLog(settings.data_dir / "questions.sqlite3")
+    )
+    if webhook_url:
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            url_path=urlparse(webhook_url).path.strip("/"),
+            webhook_url=webhook_url,
+            secret_token=webhook_secret(settings.require_token()),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

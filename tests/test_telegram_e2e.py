@@ -1,0 +1,346 @@
+"""End to end: `stakhanov-bot run` (the real Application) against a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import default_path, load
+from bot.matching import Thresholds
+from tests.fake_bot_api import FakeBotAPI
+
+ADMINS = (1001, 1002, 1003, 1004, 1005, 1006)
+BOT_NAME = "stakhanov_test_bot"
+CLARIFY_CANDIDATES = (
+    "miners",
+    "workers",
+    "coal stakhanov",
+    "stakhanov",
+    "the movement",
+    "historian",
+)
+_users = itertools.count(5000)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeBotAPI(username=BOT_NAME) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bot")
+    shutil.copytree(default_path().parent, root / "knowledge")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bot(fake, workdir):
+    """The bot process, started once for this module, stopped with SIGTERM at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        ADMIN_USER_IDS=",".join(map(str, ADMINS)),
+        KNOWLEDGE_FILE=str(workdir / "knowledge" / "faq.yaml"),
+        DATA_DIR=str(workdir / "data"),
+        LOG_LEVEL="DEBUG",
+    )
+    log = (workdir / "bot.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=workdir, env=env, stdout=log, stderr=log
+    )
+    try:
+        fake.wait_for("getUpdates", timeout=30)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        log.close()
+    assert code == 0, (workdir / "bot.log").read_text()
+
+
+def mark_death_answer(path: Path, marker: str) -> str:
+    """Prefix the death entry's English answer with a marker; returns the original text."""
+    original = path.read_text(encoding="utf-8")
+    entry = original.index("  - id: death\n")
+    answer = original.index('      en: "', original.index("    answer:", entry)) + len(
+        '      en: "'
+    )
+    path.write_text(original[:answer] + marker + " " + original[answer:], encoding="utf-8")
+    return original
+
+
+def messages_to(fake: FakeBotAPI, chat_id: int) -> list[dict]:
+    return [c.params for c in fake.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
+
+
+def next_reply(fake: FakeBotAPI, chat_id: int, action, timeout: float = 15) -> dict:
+    """Do something, then return the next message the bot sends to that chat."""
+    before = len(messages_to(fake, chat_id))
+    action()
+    calls = fake.wait_for(
+        "sendMessage", lambda p: p.get("chat_id") == chat_id, timeout=timeout, count=before + 1
+    )
+    return calls[before].params
+
+
+def ask(fake: FakeBotAPI, text: str, user_id: int | None = None, **kwargs) -> dict:
+    user = user_id or next(_users)
+    return next_reply(
+        fake, kwargs.get("chat_id") or user, lambda: fake.send_text(text, user_id=user, **kwargs)
+    )
+
+
+def buttons(params: dict) -> list[tuple[str, str]]:
+    rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+def sent_message(fake: FakeBotAPI, chat_id: int) -> dict:
+    return fake.sent_messages(chat_id)[-1]
+
+
+def test_commands_are_registered_at_startup(fake, bot):
+    calls = fake.wait_for("setMyCommands")
+    names = [c["command"] for c in calls[0].params["commands"]]
+    assert names == ["start", "topics", "lang", "help"]
+
+
+def test_start_says_what_it_knows_with_example_buttons(fake, bot):
+    reply = ask(fake, "/start")
+    assert "RFE/RL" in reply["text"] and "2010" in reply["text"]
+    examples = buttons(reply)
+    assert 3 <= len(examples) <= 4 and all(data.startswith("a:") for _, data in examples)
+
+
+def test_question_is_answered_with_its_source(fake, bot):
+    reply = ask(fake, "how much coal did Stakhanov mine in one shift")
+    assert reply["parse_mode"] == "HTML"
+    assert "102 tons" in reply["text"] and "<blockquote>" in reply["text"]
+    assert 'href="https://www.rferl.org/a/' in reply["text"] and "(2010)" in reply["text"]
+    assert all(data.startswith("a:") for _, data in buttons(reply)) and buttons(reply)
+
+
+def test_answer_follows_the_question_language(fake, bot):
+    assert "1977" in ask(fake, "когда умер Стаханов")["text"]
+    assert "Джерело" in ask(fake, "коли помер Стаханов?")["text"]
+
+
+def test_clarify_then_button_answers_the_chosen_entry(fake, bot):
+    kb = load(default_path())
+    question = next(
+        q for q in CLARIFY_CANDIDATES if kb.index.match(q, Thresholds()).status == "clarify"
+    )
+    user = next(_users)
+    reply = ask(fake, question, user)
+    suggestions = buttons(reply)
+    assert 1 <= len(suggestions) <= 3
+    label, data = suggestions[0]
+    entry = kb.by_id[data.removeprefix("a:")]
+    message = sent_message(fake, user)
+    answer = next_reply(fake, user, lambda: fake.press_button(data, message=message, user_id=user))
+    assert entry.answer["en"][:40].replace("'", "&#x27;")[:20] in answer["text"]
+    fake.wait_for("answerCallbackQuery")
+
+
+def test_no_match_is_declined_and_shows_in_unanswered(fake, bot):
+    reply = ask(fake, "who won the 1988 olympics")
+    assert "don't cover" in reply["text"] and "/topics" in reply["text"]
+    listing = ask(fake, "/unanswered", ADMINS[0])
+    assert "who won the 1988 olympics" in listing["text"]
+
+
+def test_stats_count_outcomes(fake, bot):
+    ask(fake, "when did he die")
+    reply = ask(fake, "/stats", ADMINS[0])
+    assert "Overall:" in reply["text"] and "Last 24 hours:" in reply["text"]
+    assert " answered" in reply["text"] and "no_match" in reply["text"]
+
+
+def test_non_admin_is_refused_and_the_attempt_logged(fake, bot, workdir):
+    user = next(_users)
+    assert "not allowed" in ask(fake, "/reload", user)["text"]
+    assert "not allowed" in ask(fake, "/unanswered", user)["text"]
+    assert f"refused /reload for user {user}" in (workdir / "bot.log").read_text()
+
+
+def test_admin_reload_swaps_in_the_edited_file(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    original = mark_death_answer(path, "[reloaded]")
+    try:
+        reply = ask(fake, "/reload", ADMINS[1])
+        assert reply["text"].startswith("Reloaded.") and "Changed: death" in reply["text"]
+        assert "[reloaded]" in ask(fake, "how did stakhanov die")["text"]
+    finally:
+        path.write_text(original, encoding="utf-8")
+        ask(fake, "/reload", ADMINS[1])
+
+
+def test_admin_reload_of_a_broken_file_keeps_the_old_knowledge(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(
+            original.replace("related: [", "related: [no-such-entry, ", 1), encoding="utf-8"
+        )
+        reply = ask(fake, "/reload", ADMINS[2])
+        assert "Reload failed" in reply["text"] and "unknown entry id" in reply["text"]
+        assert "1977" in ask(fake, "when did stakhanov die")["text"]
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
+def test_admin_upload_installs_a_valid_file_and_backs_up_the_old(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    original = mark_death_answer(path, "[uploaded]").encode()
+    new = path.read_bytes()
+    path.write_bytes(original)
+    try:
+        reply = ask_upload(fake, new, "faq.yaml", ADMINS[3])
+        assert reply["text"].startswith("Installed.") and "Changed: death" in reply["text"]
+        assert path.read_bytes() == new
+        backups = list((workdir / "data" / "backups").glob("faq-*.yaml"))
+        assert any(b.read_bytes() == original for b in backups)
+        assert "[uploaded]" in ask(fake, "how did stakhanov die")["text"]
+    finally:
+        path.write_bytes(original)
+        ask(fake, "/reload", ADMINS[3])
+
+
+def test_admin_upload_of_an_invalid_file_changes_nothing(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    before = path.read_bytes()
+    reply = ask_upload(fake, b"entries: [\n", "broken.yml", ADMINS[4])
+    assert "nothing changed" in reply["text"] and "invalid YAML" in reply["text"]
+    assert path.read_bytes() == before
+
+
+def test_upload_by_non_admin_is_refused(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    before = path.read_bytes()
+    assert "not allowed" in ask_upload(fake, before, "faq.yaml", next(_users))["text"]
+    assert path.read_bytes() == before
+
+
+def ask_upload(fake: FakeBotAPI, content: bytes, name: str, user: int) -> dict:
+    return next_reply(fake, user, lambda: fake.send_document(content, name, user_id=user))
+
+
+def test_group_messages_are_answered_only_when_addressed(fake, bot):
+    group, user = -100500, next(_users)
+    fake.send_text("when did he die", user_id=user, chat_id=group, chat_type="supergroup")
+    reply = ask(fake, f"@{BOT_NAME} when did he die", user, chat_id=group, chat_type="supergroup")
+    assert "1977" in reply["text"] and len(messages_to(fake, group)) == 1
+    bot_message = sent_message(fake, group)
+    followup = ask(
+        fake,
+        "and where is the city",
+        user,
+        chat_id=group,
+        chat_type="supergroup",
+        reply_to_message=bot_message,
+    )
+    assert "Luhansk" in followup["text"]
+
+
+def test_inline_query_offers_answers_with_sources(fake, bot):
+    fake.send_inline_query("when did stakhanov die", user_id=next(_users))
+    call = fake.wait_for(
+        "answerInlineQuery", lambda p: p["results"][0]["id"] == "death", timeout=15
+    )[0]
+    content = call.params["results"][0]["input_message_content"]
+    assert content["parse_mode"] == "HTML" and "1977" in content["message_text"]
+    assert "rferl.org" in content["message_text"]
+
+
+def test_sticker_gets_a_hint_to_send_text(fake, bot):
+    user = next(_users)
+    assert "text" in next_reply(fake, user, lambda: fake.send_sticker(user_id=user))["text"]
+
+
+def test_over_long_question_is_refused_politely(fake, bot):
+    assert "too long" in ask(fake, "why " * 400)["text"]
+
+
+def test_html_in_a_question_is_never_echoed_unescaped(fake, bot):
+    reply = ask(fake, "<b>who</b> & <script>stakhanov</script>")
+    assert "<script>" not in reply["text"]
+
+
+def test_stale_button_is_acknowledged_politely(fake, bot):
+    user = next(_users)
+    ask(fake, "when did he die", user)
+    message = sent_message(fake, user)
+    fake.press_button("a:entry-removed-since", message=message, user_id=user)
+    call = fake.wait_for("answerCallbackQuery", lambda p: "no longer" in p.get("text", ""))[0]
+    assert call.params["show_alert"] is True
+
+
+def test_language_choice_applies_to_later_answers(fake, bot):
+    user = next(_users)
+    choice = ask(fake, "/lang", user)
+    assert ("Українська", "l:uk") in buttons(choice)
+    message = sent_message(fake, user)
+    fake.press_button("l:uk", message=message, user_id=user)
+    fake.wait_for("editMessageText", lambda p: "українською" in p.get("text", ""))
+    assert "Джерело" in ask(fake, "when did he die", user)["text"]
+
+
+def test_topics_lists_every_entry_across_pages(fake, bot):
+    user = next(_users)
+    first = ask(fake, "/topics", user)
+    entries = [d for _, d in buttons(first) if d.startswith("a:")]
+    message = sent_message(fake, user)
+    fake.press_button("t:1", message=message, user_id=user)
+    page = fake.wait_for("editMessageText", lambda p: p.get("chat_id") == user)[0].params
+    more = [d for _, d in buttons(page) if d.startswith("a:")]
+    assert entries and more and not set(entries) & set(more)
+
+
+def test_reply_hit_by_flood_limit_is_still_delivered(fake, bot):
+    user = next(_users)
+    fake.fail_next("sendMessage", status=429, retry_after=1)
+    reply = ask(fake, "when did he die", user)
+    assert "1977" in reply["text"]
+    statuses = [c.status for c in fake.calls_to("sendMessage") if c.params.get("chat_id") == user]
+    assert statuses[-2:] == [429, 200]
+
+
+def test_sighup_reloads_the_knowledge_file(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    original = mark_death_answer(path, "(SIGHUP)")
+    try:
+        bot.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while "(SIGHUP)" not in ask(fake, "how did stakhanov die")["text"]:
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.2)
+    finally:
+        path.write_text(original, encoding="utf-8")
+        bot.send_signal(signal.SIGHUP)
+
+
+def test_token_never_appears_in_logs_at_debug(fake, bot, workdir):
+    ask(fake, "when did he die")
+    log = (workdir / "bot.log").read_text()
+    assert "started" in log and "DEBUG" in log
+    assert fake.token not in log and fake.token.split(":")[1] not in log
+
+
+def test_run_without_token_fails_with_a_clear_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert b"TELEGRAM_BOT_TOKEN" in result.stderr and b"Traceback" not in result.stderr
