@@ -1,0 +1,112 @@
+"""Handler helpers on real PTB objects: group addressing, topics pages, logging hygiene."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, Message, Update
+
+from bot import telegram_app
+from bot.settings import Settings
+
+TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+BOT = Bot(TOKEN)
+
+
+def message(text: str, **extra) -> Message:
+    data = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": -1, "type": "group"},
+        "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+        "text": text,
+        **extra,
+    }
+    return Message.de_json(data, BOT)
+
+
+def test_group_mention_is_addressed_and_stripped():
+    text = "@Stakhanov_Bot when did he die"
+    msg = message(text, entities=[{"type": "mention", "offset": 0, "length": 14}])
+    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) == "when did he die"
+
+
+def test_group_chatter_is_not_addressed():
+    msg = message("when did he die")
+    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) is None
+
+
+def test_mention_of_another_bot_is_not_addressed():
+    msg = message("@other_bot hi", entities=[{"type": "mention", "offset": 0, "length": 10}])
+    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) is None
+
+
+def test_reply_to_the_bot_is_addressed():
+    bot_message = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": -1, "type": "group"},
+        "from": {"id": 99, "is_bot": True, "first_name": "Bot"},
+        "text": "an answer",
+    }
+    msg = message("and when?", reply_to_message=bot_message)
+    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) == "and when?"
+
+
+def test_topics_pages_cover_every_entry_once(kb):
+    seen: list[str] = []
+    page = 0
+    while True:
+        text, markup = telegram_app.topics_page(kb, "en", page)
+        ids = [
+            b.callback_data
+            for row in markup.inline_keyboard
+            for b in row
+            if b.callback_data.startswith("a:")
+        ]
+        seen += ids
+        if not any(
+            b.callback_data == f"t:{page + 1}" for row in markup.inline_keyboard for b in row
+        ):
+            break
+        page += 1
+    assert sorted(seen) == sorted(f"a:{e.id}" for e in kb.entries)
+    assert text.startswith(f"Topics ({page + 1}/{page + 1})")
+
+
+def test_callback_data_fits_telegram_limit(kb):
+    for entry in kb.entries:
+        assert len(f"a:{entry.id}".encode()) <= 64
+
+
+def test_update_kind_names_the_kind_not_the_content():
+    update = Update(1, message=message("secret question"))
+    assert telegram_app.update_kind(update) == "message"
+
+
+def test_log_formatter_redacts_the_token_even_in_tracebacks():
+    formatter = telegram_app.RedactingFormatter([TOKEN], "%(message)s")
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/getUpdates failed")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, "", 0, "url %s", (TOKEN,), sys.exc_info())
+    text = formatter.format(record)
+    assert TOKEN not in text and "[token]" in text
+
+
+def test_configured_logging_silences_httpx_request_lines():
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        telegram_app.configure_logging(Settings(token=TOKEN, log_level="DEBUG"))
+        assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+
+def test_webhook_secret_is_stable_and_not_the_token():
+    secret = telegram_app.webhook_secret(TOKEN)
+    assert secret == telegram_app.webhook_secret(TOKEN) and TOKEN not in secret
