@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.normalise import STOP_WORDS, Normaliser
+from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -131,7 +131,9 @@ class Index:
     def aliases(self, token: str) -> tuple[tuple[int, float], ...]:
         """Vocabulary ids a question token stands for, with a similarity 0-1 each.
 
-        A misspelt stop word ("mutch") stands for nothing and weighs nothing.
+        Unknown tokens get a fuzzy lookup; a Latin word that finds nothing is tried again
+        transliterated to Cyrillic ("kogda umer" -> "когда умер"). A misspelt stop word
+        ("mutch") stands for nothing and weighs nothing.
         """
         vid = self._vocab.get(token)
         if vid is not None:
@@ -139,28 +141,42 @@ class Index:
         cached = self._aliases.get(token)
         if cached is not None:
             return cached
-        found: tuple[tuple[int, float], ...] = ()
-        if len(token) >= FUZZY_MIN_LENGTH and token.isalpha():
-            hits = process.extract(
-                token,
-                self._vocab_list,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=FUZZY_CUTOFF,
-                limit=3,
-            )
-            found = tuple((index, score / 100.0) for _, score, index in hits)
-            if not found and process.extractOne(
-                token,
-                _LONG_STOP_WORDS,
-                scorer=fuzz.ratio,
-                processor=None,
-                score_cutoff=STOP_WORD_CUTOFF,
-            ):
-                found = _IGNORED
+        cyrillic = to_cyrillic(token) if token.isascii() and token.isalpha() else None
+        if cyrillic in STOP_WORDS:
+            return _IGNORED
+        cyrillic = stem(cyrillic) if cyrillic else None
+        if cyrillic is not None and cyrillic in self._vocab:
+            found: tuple[tuple[int, float], ...] = ((self._vocab[cyrillic], 1.0),)
+        else:
+            found = self._fuzzy(token)
+            if not found and cyrillic is not None:
+                found = self._fuzzy(cyrillic)
         if len(self._aliases) < _ALIAS_CACHE_SIZE:
             self._aliases[token] = found
         return found
+
+    def _fuzzy(self, token: str) -> tuple[tuple[int, float], ...]:
+        """Close vocabulary words for an unknown token, or _IGNORED for a misspelt stop word."""
+        if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
+            return ()
+        hits = process.extract(
+            token,
+            self._vocab_list,
+            scorer=fuzz.ratio,
+            processor=None,
+            score_cutoff=FUZZY_CUTOFF,
+            limit=3,
+        )
+        if hits:
+            return tuple((index, score / 100.0) for _, score, index in hits)
+        stop = process.extractOne(
+            token,
+            _LONG_STOP_WORDS,
+            scorer=fuzz.ratio,
+            processor=None,
+            score_cutoff=STOP_WORD_CUTOFF,
+        )
+        return _IGNORED if stop else ()
 
     def scores(self, tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per phrasing, a score 0-100; per entry, the share of the question it covers."""

@@ -133,3 +133,27 @@ class Normaliser:
 
 def _content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOP_WORDS]
+
+
+_LATIN_TO_CYRILLIC = [
+    ("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
+    ("ts", "ц"), ("yu", "ю"), ("ju", "ю"), ("ya", "я"), ("ja", "я"), ("yo", "е"),
+    ("ye", "е"), ("je", "е"), ("yi", "ї"), ("iy", "ий"), ("yy", "ый"),
+    ("a", "а"), ("b", "б"), ("c", "ц"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"),
+    ("h", "х"), ("i", "и"), ("j", "й"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"),
+    ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"),
+    ("v", "в"), ("w", "в"), ("x", "кс"), ("y", "ы"), ("z", "з"), ("'", "ь"),
+]  # fmt: skip
+_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _LATIN_TO_CYRILLIC))
+_TRANSLIT_MAP = dict(_LATIN_TO_CYRILLIC)
+
+
+def to_cyrillic(word: str) -> str:
+    """A Latin transliteration of a Russian or Ukrainian word back in Cyrillic (unstemmed).
+
+    Approximate ("kogda" -> "когда", "eto" -> "это"); the matcher tries it only for Latin
+    words it does not know, and still needs the result in its vocabulary.
+    """
+    if word.startswith("e"):
+        word = "э" + word[1:]
+    return _TRANSLIT.sub(lambda m: _TRANSLIT_MAP[m.group(0)], word)
