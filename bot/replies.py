@@ -194,7 +194,7 @@ def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:
         source = kb.sources[citation.source]
         lines = [
             f'{message("source", language)}: {source.publisher}, "{source.title}" ({source.year})',
-            f'  "{citation.quote}"',
+            f"  “{citation.quote}”",
         ]
         if language in citation.translation:
             lines.append(f"  {message('translation', language)}: {citation.translation[language]}")

@@ -1,0 +1,71 @@
+"""`stakhanov-bot eval` measures answer quality; CI runs it on both evaluation sets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.evaluation import Case, EvalError, Targets, evaluate, load_set
+from bot.matching import Thresholds
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = ROOT / "tests" / "eval"
+# Measured floors (a ratchet): raise them when quality improves, never lower them silently.
+FLOORS = {"questions.yaml": 0.78, "holdout.yaml": 0.75}
+MAX_FALSE_ANSWERS = 0.05
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_eval_reports_every_language_and_holds_the_floor(name):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "eval", str(SETS / name), "--json"],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    report = json.loads(result.stdout)
+    assert result.returncode == (0 if report["passed"] else 1)
+    assert set(report["languages"]) == {"en", "ru", "uk"}
+    for figures in [report["overall"], *report["languages"].values()]:
+        assert figures["top1_accuracy"] >= FLOORS[name] - 0.05
+        assert figures["false_answer_rate"] <= MAX_FALSE_ANSWERS + 0.05
+    assert report["overall"]["top1_accuracy"] >= FLOORS[name]
+    assert report["overall"]["false_answer_rate"] <= MAX_FALSE_ANSWERS
+
+
+def test_evaluation_sets_are_large_enough_and_labelled_with_real_entries(kb):
+    cases = load_set(SETS / "questions.yaml").cases
+    in_scope = [c for c in cases if c.expect]
+    assert len([c for c in in_scope if c.lang == "en"]) >= 150
+    assert len([c for c in cases if c.expect is None]) >= 40
+    assert len([c for c in cases if c.lang in ("ru", "uk")]) >= 40
+    assert {c.expect for c in in_scope} <= set(kb.by_id)
+
+
+def test_misses_are_listed_with_what_was_returned(kb):
+    cases = [
+        Case(q="who won the 1988 olympics", expect="death"),
+        Case(q="when did he die", expect="death"),
+    ]
+    report = evaluate(kb, cases, Thresholds(), Targets())
+    (miss,) = report.overall.misses
+    assert miss.case.q == "who won the 1988 olympics" and miss.status == "no_match"
+    assert "expected death, got no_match" in miss.describe()
+
+
+def test_unknown_entry_in_a_case_is_an_error(kb):
+    with pytest.raises(EvalError, match="unknown entry id"):
+        evaluate(kb, [Case(q="x", expect="nope")], Thresholds(), Targets())
+
+
+def test_text_report_has_a_row_per_language(kb):
+    cases = [
+        Case(q="when did he die", expect="death"),
+        Case(q="когда умер стаханов", lang="ru", expect="death"),
+    ]
+    text = evaluate(kb, cases, Thresholds(), Targets()).text()
+    assert "\nen " in text and "\nru " in text and "\noverall " in text
