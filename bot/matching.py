@@ -192,7 +192,7 @@ class Index:
                 continue
             if aliases is _IGNORED:
                 continue
-            weight = max(self._idf[v] for v, _ in aliases)
+            weight = self._idf[max(aliases, key=lambda a: (a[1], -self._idf[a[0]]))[0]]
             total_q += weight
             best_q = np.zeros(rows)
             best_p = np.zeros(rows)

@@ -33,7 +33,9 @@ STOP_WORDS: frozenset[str] = (
     its thats theres whos wheres whens hows whys question guy guys man bot info information
     explain give show say said wonder wondering curious read reading heard hear learn mean
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
-    everybody get got gets getting whatever
+    everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
+    saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
+    literally honestly seriously quickly briefly sure maybe probably anyway okay still
     """.split()
     )
     | frozenset(
