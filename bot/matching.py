@@ -7,8 +7,12 @@ once; a token the corpus does not know is looked up in the vocabulary with rapid
 (typos such as "stakanov"), and one with no close match counts against every entry.
 
 A phrasing's score blends two coverages: how much of the question (by weight) it
-explains, and how much of the phrasing the question covers. An entry scores as its best
-phrasing. Matching never touches the disk.
+explains, and how much of the phrasing the question covers; a fixed "vagueness prior" in
+the question's weight keeps questions made only of common words ("how", "Stakhanov") from
+scoring high. An entry's score blends its best phrasing with how much of the question its
+whole vocabulary (phrasings, keywords, answers) covers. A question whose content words are
+exactly those of one entry's phrasing scores 100 for that entry. Matching never touches
+the disk.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic
+from bot.normalise import STOP_WORDS, Normaliser, is_small_talk, stem, to_cyrillic
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -29,9 +33,10 @@ if TYPE_CHECKING:
 Status = Literal["answered", "clarify", "no_match"]
 
 MAX_QUESTION_CHARS = 2000
-QUESTION_WEIGHT = 0.65
+QUESTION_WEIGHT = 0.5
 UNKNOWN_WEIGHT = 1.0
-ENTRY_WEIGHT = 0.5
+ENTRY_WEIGHT = 0.7
+VAGUENESS_PRIOR = 1.0
 FUZZY_CUTOFF = 78.0
 FUZZY_MIN_LENGTH = 4
 STOP_WORD_CUTOFF = 85.0
@@ -44,7 +49,7 @@ _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 class Thresholds:
     """Scores (0-100) at which a question is answered or a clarification offered."""
 
-    answer: float = 72.0
+    answer: float = 68.0
     clarify: float = 50.0
     margin: float = 2.0
 
@@ -69,6 +74,7 @@ class Match:
     status: Status
     candidates: tuple[Candidate, ...]
     normalised: str
+    small_talk: bool = False
 
     @property
     def best(self) -> Candidate | None:
@@ -108,6 +114,11 @@ class Index:
         totals = [sum(self._idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
         self._totals = np.maximum(np.array(totals, dtype=float), 1e-9)
         self._aliases: dict[str, tuple[tuple[int, float], ...]] = {}
+        self._exact: dict[frozenset[str], int] = {}
+        for entry, _, tokens in phrasings:
+            key = frozenset(tokens)
+            if key:
+                self._exact[key] = entry if self._exact.get(key, entry) == entry else -1
 
     @classmethod
     def build(cls, entries: Iterable[Entry], synonyms: Mapping[str, Iterable[str]]) -> Index:
@@ -208,6 +219,7 @@ class Index:
             covered_e += weight * best_e
         if total_q == 0:
             return covered_q, covered_e
+        total_q += VAGUENESS_PRIOR
         q_part = covered_q / total_q
         p_part = np.minimum(covered_p / self._totals, 1.0)
         return 100.0 * q_part**QUESTION_WEIGHT * p_part ** (
@@ -222,6 +234,9 @@ class Index:
         per_row, coverage = self.scores(tokens)
         best_rows = np.maximum.reduceat(per_row, self._starts)
         per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
+        exact = self._exact.get(frozenset(tokens), -1)
+        if exact >= 0:
+            per_entry[exact] = 100.0
         order = np.argsort(-per_entry, kind="stable")[:limit]
         candidates = []
         for slot in order:
@@ -236,8 +251,14 @@ class Index:
         return tuple(candidates), " ".join(tokens)
 
     def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
-        """Answer confidently, ask to clarify (up to 3 suggestions), or decline."""
+        """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
+
+        Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
+        the front end can greet instead of apologising.
+        """
         limits = thresholds or Thresholds()
+        if is_small_talk(question):
+            return Match("no_match", (), self.normaliser.normalise(question), small_talk=True)
         candidates, normalised = self.search(question)
         if not candidates or candidates[0].score < limits.clarify:
             return Match("no_match", candidates, normalised)

@@ -56,6 +56,23 @@ STOP_WORDS: frozenset[str] = (
     )
 )
 
+SMALL_TALK: frozenset[str] = frozenset(
+    """
+    hi hello hey hiya yo howdy greetings good morning afternoon evening day night how are you
+    doing whats what up sup thanks thank thx ty bye goodbye cheers ok okay cool nice great
+    привет здравствуйте здравствуй добрый доброе день утро вечер как дела спасибо пока ок
+    хорошо отлично привіт вітаю доброго добрий ранок ранку вечора як справи дякую бувай
+    до побачення чудово
+    """.split()
+)
+
+
+def is_small_talk(text: str) -> bool:
+    """A greeting, thanks or "how are you" with nothing else in it."""
+    found = words(text)
+    return bool(found) and all(w in SMALL_TALK for w in found)
+
+
 _EN_STEMMER = snowballstemmer.stemmer("english")
 _RU_STEMMER = snowballstemmer.stemmer("russian")
 

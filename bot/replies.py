@@ -28,6 +28,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "uk": "На жаль, мої джерела про це не кажуть. Я знаю лише те, що сказано в одній "
         "статті RFE/RL 2010 року про Олексія Стаханова і стахановський рух.",
     },
+    "greeting": {
+        "en": "Hello! Ask me anything about Aleksei Stakhanov and the Stakhanovite movement, "
+        "for example: when did Stakhanov die?",
+        "ru": "Здравствуйте! Спросите меня что-нибудь об Алексее Стаханове и стахановском "
+        "движении, например: когда умер Стаханов?",
+        "uk": "Вітаю! Запитайте мене будь-що про Олексія Стаханова і стахановський рух, "
+        "наприклад: коли помер Стаханов?",
+    },
     "related": {"en": "Related", "ru": "Связанные вопросы", "uk": "Пов'язані питання"},
     "start": {
         "en": "Hello! I answer questions about Aleksei Stakhanov and the Soviet Stakhanovite "
@@ -210,7 +218,7 @@ def plain(reply: Reply, kb: KnowledgeBase) -> str:
     if reply.status == "clarify":
         options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
         return "\n".join([message("clarify", reply.language), *options])
-    return message("no_match", reply.language)
+    return message("greeting" if reply.match.small_talk else "no_match", reply.language)
 
 
 def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELEGRAM_LIMIT) -> str:

@@ -121,6 +121,8 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
             parse_mode=ParseMode.HTML,
             reply_markup=entry_keyboard(kb, suggested, language),
         )
+    elif reply.match.small_talk:
+        await message.reply_text(replies.message("greeting", language))
     else:
         text = (
             f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"
