@@ -105,6 +105,29 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
+    """Turn logged unanswered questions into evaluation cases for the admin to label."""
+    from bot.store import LOG_NAME, unanswered
+
+    path = settings.data_dir / LOG_NAME
+    rows = unanswered(path, args.limit, args.days)
+    print(
+        f"# {len(rows)} unanswered questions from {path}, last {args.days} days, most asked first."
+    )
+    print("# Label each case: set expect to the entry id that should answer it, or keep null if")
+    print("# the sources don't cover it. For real gaps, also add the question as a phrasing of")
+    print("# that entry in the knowledge file, then validate and /reload.")
+    print("cases:")
+    for row in rows:
+        question = json.dumps(row.question, ensure_ascii=False)
+        when = row.last_asked.strftime("%Y-%m-%d")
+        print(
+            f"  - {{q: {question}, lang: {row.language}, expect: null}}"
+            f"  # {row.count}x, last {when}, got {row.outcome}"
+        )
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT or SIGTERM."""
     settings.require_token()
@@ -121,6 +144,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "validate": cmd_validate,
     "eval": cmd_eval,
+    "unanswered": cmd_unanswered,
     "run": cmd_run,
 }
 
@@ -154,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", help="evaluation YAML (default: tests/eval/questions.yaml)"
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    stub = add("unanswered", "print logged unanswered questions as evaluation cases to label")
+    stub.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    stub.add_argument("--days", type=int, default=30, help="from the last N days (default 30)")
 
     run = add("run", "run the Telegram bot (long polling, or a webhook server)")
     run.add_argument(

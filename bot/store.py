@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS questions (
 CREATE INDEX IF NOT EXISTS questions_outcome_time ON questions (outcome, asked_at);
 """
 DAY = 24 * 60 * 60
+LOG_NAME = "questions.sqlite3"
 MAX_STORED_CHARS = 1000
 
 
@@ -43,6 +44,8 @@ class Unanswered:
     normalised: str
     count: int
     last_asked: datetime
+    language: str = "en"
+    outcome: str = "no_match"
 
 
 @dataclass(frozen=True)
@@ -103,39 +106,55 @@ class QuestionLog:
             finally:
                 self._queue.task_done()
 
-    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
-        if not self.path.exists():
-            return []
-        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=2.0) as connection:
-            try:
-                return connection.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return []
-                raise
-
     def unanswered(self, limit: int = 10, days: int = 30) -> list[Unanswered]:
-        """The most frequent recent questions that were declined or needed clarifying."""
-        rows = self._read(
-            "SELECT normalised, COUNT(*), MAX(asked_at),"
-            " (SELECT question FROM questions q2 WHERE q2.normalised = q.normalised"
-            "  AND q2.outcome != 'answered' ORDER BY asked_at DESC LIMIT 1)"
-            " FROM questions q WHERE outcome != 'answered' AND asked_at >= ?"
-            " GROUP BY normalised ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
-            (time.time() - days * DAY, limit),
-        )
-        return [
-            Unanswered(question, normalised, count, datetime.fromtimestamp(last, UTC))
-            for normalised, count, last, question in rows
-        ]
+        return unanswered(self.path, limit, days)
 
     def stats(self) -> Stats:
-        """Answered / clarify / no_match counts, overall and for the last 24 hours."""
-        sql = "SELECT outcome, COUNT(*) FROM questions WHERE asked_at >= ? GROUP BY outcome"
-        empty = {"answered": 0, "clarify": 0, "no_match": 0}
-        overall = empty | dict(self._read(sql, (0.0,)))
-        last_day = empty | dict(self._read(sql, (time.time() - DAY,)))
-        return Stats(overall, last_day)
+        return stats(self.path)
+
+
+def _read(path: Path, sql: str, params: tuple[object, ...]) -> list[tuple]:
+    if not path.exists():
+        return []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0) as connection:
+        try:
+            return connection.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
+
+def unanswered(path: Path, limit: int = 10, days: int = 30) -> list[Unanswered]:
+    """The most frequent recent questions that were declined or needed clarifying."""
+    rows = _read(
+        path,
+        "SELECT normalised, COUNT(*), MAX(asked_at),"
+        " (SELECT question FROM questions q2 WHERE q2.normalised = q.normalised"
+        "  AND q2.outcome != 'answered' ORDER BY asked_at DESC LIMIT 1),"
+        " (SELECT language FROM questions q3 WHERE q3.normalised = q.normalised"
+        "  AND q3.outcome != 'answered' ORDER BY asked_at DESC LIMIT 1),"
+        " (SELECT outcome FROM questions q4 WHERE q4.normalised = q.normalised"
+        "  AND q4.outcome != 'answered' ORDER BY asked_at DESC LIMIT 1)"
+        " FROM questions q WHERE outcome != 'answered' AND asked_at >= ?"
+        " GROUP BY normalised ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?",
+        (time.time() - days * DAY, limit),
+    )
+    return [
+        Unanswered(
+            question, normalised, count, datetime.fromtimestamp(last, UTC), language, outcome
+        )
+        for normalised, count, last, question, language, outcome in rows
+    ]
+
+
+def stats(path: Path) -> Stats:
+    """Answered / clarify / no_match counts, overall and for the last 24 hours."""
+    sql = "SELECT outcome, COUNT(*) FROM questions WHERE asked_at >= ? GROUP BY outcome"
+    empty = {"answered": 0, "clarify": 0, "no_match": 0}
+    overall = empty | dict(_read(path, sql, (0.0,)))
+    last_day = empty | dict(_read(path, sql, (time.time() - DAY,)))
+    return Stats(overall, last_day)
 
 
 def replace_file(path: Path, data: bytes, backups: Path) -> Path | None:

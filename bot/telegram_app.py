@@ -43,7 +43,7 @@ from bot import language as lang
 from bot import replies
 from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge, parse
 from bot.settings import Settings
-from bot.store import QuestionLog, replace_file
+from bot.store import LOG_NAME, QuestionLog, replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -530,9 +530,7 @@ def run(
     settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
 ) -> None:
     """Serve until SIGINT or SIGTERM: long polling, or PTB's webhook server."""
-    application = build_application(
-        settings, live, QuestionLog(settings.data_dir / "questions.sqlite3")
-    )
+    application = build_application(settings, live, QuestionLog(settings.data_dir / LOG_NAME))
     if webhook_url:
         application.run_webhook(
             listen=listen,

@@ -160,3 +160,24 @@ def test_offline_commands_do_not_import_telegram():
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_is_documented_in_readme(command):
     assert f"stakhanov-bot {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_unanswered_prints_a_yaml_stub_of_cases_to_label(tmp_path):
+    import yaml
+
+    from bot.store import LOG_NAME, QuestionLog
+
+    log = QuestionLog(tmp_path / LOG_NAME)
+    for _ in range(2):
+        log.record('who won the "1988" olympics', "who won 1988 olymp", "no_match", "en")
+    log.record("когда родился Стаханов", "когд родил stakhanov", "clarify", "ru")
+    log.record("when did he die", "when die", "answered", "en")
+    log.close()
+    result = run("unanswered", env={"DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    stub = yaml.safe_load(result.stdout)
+    assert stub["cases"] == [
+        {"q": 'who won the "1988" olympics', "lang": "en", "expect": None},
+        {"q": "когда родился Стаханов", "lang": "ru", "expect": None},
+    ]
+    assert "2x" in result.stdout.decode()
