@@ -28,6 +28,7 @@ from pydantic import (
 from bot.language import DEFAULT
 from bot.matching import Index
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 200_000
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
@@ -206,7 +207,7 @@ def _parse_yaml(data: bytes, path: Path) -> tuple[Any, dict[int, int]]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise KnowledgeError([f"{path}: line {line}: not valid UTF-8"]) from None
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
