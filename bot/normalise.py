@@ -18,7 +18,7 @@ _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
-_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
 
 STOP_WORDS: frozenset[str] = (

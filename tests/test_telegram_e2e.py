@@ -344,3 +344,9 @@ def test_run_without_token_fails_with_a_clear_message(tmp_path):
     )
     assert result.returncode == 2
     assert b"TELEGRAM_BOT_TOKEN" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_unanswered_listing_escapes_what_users_typed(fake, bot):
+    ask(fake, "<b>zzz</b> & <i>qqq</i>")
+    listing = ask(fake, "/unanswered 50", ADMINS[5])
+    assert "&lt;b&gt;zzz&lt;/b&gt; &amp; &lt;i&gt;qqq&lt;/i&gt;" in listing["text"]
