@@ -289,16 +289,20 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(results, cache_time=30, is_personal=True)
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
+async def admin_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:
+    """Admins in a private chat may; anyone else is told no, and the attempt is logged."""
     user = update.effective_user
-    if user is not None and user.id in services(context).settings.admin_ids:
-        return True
-    logger.warning("refused %s for user %s: not an admin", action, user.id if user else "unknown")
-    return False
-
-
-async def refuse(update: Update) -> None:
-    await update.effective_message.reply_text("Sorry, you are not allowed to do that.")
+    message = update.effective_message
+    if user is None or user.id not in services(context).settings.admin_ids:
+        logger.warning(
+            "refused %s for user %s: not an admin", action, user.id if user else "unknown"
+        )
+        await message.reply_text("Sorry, you are not allowed to do that.")
+        return False
+    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+        await message.reply_text("Admin commands work only in a private chat with me.")
+        return False
+    return True
 
 
 def problems_text(exc: KnowledgeError, limit: int = 3000) -> str:
@@ -314,8 +318,7 @@ def problems_text(exc: KnowledgeError, limit: int = 3000) -> str:
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admin: re-read and validate the knowledge file; swap it in or keep the old one."""
-    if not is_admin(update, context, "/reload"):
-        await refuse(update)
+    if not await admin_allowed(update, context, "/reload"):
         return
     live = services(context).live
     try:
@@ -330,8 +333,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admin: a .yaml document replaces the knowledge file if it validates."""
-    if not is_admin(update, context, "knowledge upload"):
-        await refuse(update)
+    if not await admin_allowed(update, context, "knowledge upload"):
         return
     message = update.effective_message
     document = message.document
@@ -362,8 +364,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admin: the most frequent recent questions that got no answer or a clarification."""
-    if not is_admin(update, context, "/unanswered"):
-        await refuse(update)
+    if not await admin_allowed(update, context, "/unanswered"):
         return
     arg = context.args[0] if context.args else "10"
     limit = min(int(arg), 50) if arg.isdigit() and int(arg) > 0 else 10
@@ -382,8 +383,7 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admin: answered / clarify / no_match counts, overall and for the last 24 hours."""
-    if not is_admin(update, context, "/stats"):
-        await refuse(update)
+    if not await admin_allowed(update, context, "/stats"):
         return
     log = services(context).log
     await asyncio.to_thread(log.flush)

@@ -350,3 +350,21 @@ def test_unanswered_listing_escapes_what_users_typed(fake, bot):
     ask(fake, "<b>zzz</b> & <i>qqq</i>")
     listing = ask(fake, "/unanswered 50", ADMINS[5])
     assert "&lt;b&gt;zzz&lt;/b&gt; &amp; &lt;i&gt;qqq&lt;/i&gt;" in listing["text"]
+
+
+def test_admin_commands_in_a_group_are_refused_without_leaking_the_log(fake, bot):
+    group = -100777
+    reply = ask(fake, "/unanswered", ADMINS[0], chat_id=group, chat_type="group")
+    assert "private chat" in reply["text"] and "olympics" not in reply["text"]
+
+
+def test_upload_writes_only_the_knowledge_file_whatever_its_name(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    content = path.read_bytes()
+    before = {p for p in workdir.rglob("*") if p.is_file()}
+    reply = ask_upload(fake, content, "../../../../tmp/evil.yaml", ADMINS[4])
+    assert reply["text"].startswith("Installed.")
+    after = {p for p in workdir.rglob("*") if p.is_file()}
+    new_files = after - before
+    assert all(p.parent == workdir / "data" / "backups" for p in new_files)
+    assert path.read_bytes() == content
