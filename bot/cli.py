@@ -135,7 +135,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import telegram_app
 
     telegram_app.configure_logging(settings)
-    telegram_app.run(settings, live, args.webhook_url, args.listen, args.port)
+    try:
+        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port)
+    except telegram_app.StartupError as exc:
+        raise CommandError(str(exc), exc.code) from None
     return EXIT_OK
 
 

@@ -27,7 +27,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -506,6 +506,23 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+class OneLineNetworkErrors(logging.Filter):
+    """PTB's network retry loop logs expected outages with a traceback; keep them to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.exc_info
+            and record.name.startswith("telegram")
+            and "Network Retry Loop" in record.getMessage()
+        ):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at LOG_LEVEL, the token redacted; httpx's per-request lines silenced."""
     handler = logging.StreamHandler()
@@ -514,6 +531,7 @@ def configure_logging(settings: Settings) -> None:
             [settings.token or ""], "%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     )
+    handler.addFilter(OneLineNetworkErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -526,10 +544,32 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"stakhanov-bot webhook:{token}".encode()).hexdigest()[:48]
 
 
+class StartupError(Exception):
+    """The bot could not start for a reason the operator can fix; `code` is the exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def run(
     settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
 ) -> None:
     """Serve until SIGINT or SIGTERM: long polling, or PTB's webhook server."""
+    try:
+        _serve(settings, live, webhook_url, listen, port)
+    except InvalidToken:
+        raise StartupError("TELEGRAM_BOT_TOKEN was rejected by the Bot API", 2) from None
+    except NetworkError as exc:
+        reason = str(exc).replace(settings.token or "\0", "[token]")
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.api_base_url}: {reason}", 1
+        ) from None
+
+
+def _serve(
+    settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
+) -> None:
     application = build_application(settings, live, QuestionLog(settings.data_dir / LOG_NAME))
     if webhook_url:
         application.run_webhook(

@@ -368,3 +368,31 @@ def test_upload_writes_only_the_knowledge_file_whatever_its_name(fake, bot, work
     new_files = after - before
     assert all(p.parent == workdir / "data" / "backups" for p in new_files)
     assert path.read_bytes() == content
+
+
+def run_briefly(tmp_path, **settings) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env.update(settings, DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, timeout=60
+    )
+
+
+def test_unreachable_bot_api_is_a_one_line_error(tmp_path):
+    token = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+    result = run_briefly(
+        tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL="http://127.0.0.1:9"
+    )
+    assert result.returncode == 1
+    assert b"cannot reach the Bot API" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_rejected_token_is_a_one_line_error_without_the_token(tmp_path):
+    with FakeBotAPI() as server:
+        other = "987654321:AAAnotherTokenTheServerDoesNotKnow_xyz"
+        result = run_briefly(
+            tmp_path, TELEGRAM_BOT_TOKEN=other, TELEGRAM_API_BASE_URL=server.base_url
+        )
+    assert result.returncode == 2
+    assert b"TELEGRAM_BOT_TOKEN was rejected" in result.stderr
+    assert b"Traceback" not in result.stderr and other.encode() not in result.stderr
