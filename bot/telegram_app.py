@@ -74,8 +74,12 @@ class Services:
     log: QuestionLog
 
 
+def services_of(application: Application) -> Services:
+    return application.bot_data["services"]
+
+
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
+    return services_of(context.application)
 
 
 def ui_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -93,9 +97,7 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(buttons) if buttons else None
 
 
-def entry_keyboard(
-    kb: KnowledgeBase, entries: list[Entry], language: str
-) -> InlineKeyboardMarkup | None:
+def entry_keyboard(entries: list[Entry], language: str) -> InlineKeyboardMarkup | None:
     return keyboard([[(e.text("title", language), f"a:{e.id}")] for e in entries])
 
 
@@ -105,7 +107,7 @@ async def send_entry(message: Message, kb: KnowledgeBase, entry: Entry, language
         replies.entry_html(kb, entry, language),
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
-        reply_markup=entry_keyboard(kb, related, language),
+        reply_markup=entry_keyboard(related, language),
     )
 
 
@@ -119,7 +121,7 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
         await message.reply_text(
             replies.escape(replies.message("clarify", language)),
             parse_mode=ParseMode.HTML,
-            reply_markup=entry_keyboard(kb, suggested, language),
+            reply_markup=entry_keyboard(suggested, language),
         )
     elif reply.match.small_talk:
         await message.reply_text(replies.message("greeting", language))
@@ -451,10 +453,6 @@ async def reload_on_signal(application: Application) -> None:
 
 async def on_shutdown(application: Application) -> None:
     await asyncio.to_thread(services_of(application).log.close)
-
-
-def services_of(application: Application) -> Services:
-    return application.bot_data["services"]
 
 
 def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog) -> Application:
