@@ -28,6 +28,7 @@ class Settings:
     api_base_url: str = OFFICIAL_API
     log_level: str = "INFO"
     thresholds: Thresholds = field(default_factory=Thresholds)
+    max_messages_per_second: int = 30
 
     @property
     def bot_api_url(self) -> str:
@@ -85,7 +86,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     if not re.match(r"^https?://[^\s/]+", base):
         raise SettingsError(f"TELEGRAM_API_BASE_URL must be an http(s) URL, not {base!r}")
     knowledge = get("KNOWLEDGE_FILE")
+    rate = get("MAX_MESSAGES_PER_SECOND") or "30"
+    if not rate.isdigit():
+        raise SettingsError(
+            f"MAX_MESSAGES_PER_SECOND must be a whole number (0: no limit), not {rate!r}"
+        )
     return Settings(
+        max_messages_per_second=int(rate),
         token=get("TELEGRAM_BOT_TOKEN"),
         admin_ids=_admin_ids(get("ADMIN_USER_IDS")),
         knowledge_file=Path(knowledge).expanduser() if knowledge else None,

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS questions (
 CREATE INDEX IF NOT EXISTS questions_outcome_time ON questions (outcome, asked_at);
 """
 DAY = 24 * 60 * 60
+WRITE_TIMEOUT = 2.0
+READ_TIMEOUT = 1.0
 LOG_NAME = "questions.sqlite3"
 MAX_STORED_CHARS = 1000
 
@@ -57,30 +59,47 @@ class Stats:
 class QuestionLog:
     """The unanswered-question log and outcome counts, in SQLite under DATA_DIR."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, capacity: int = 10_000) -> None:
         self.path = path
-        self._queue: queue.Queue[tuple[float, str, str, str, str] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[float, str, str, str, str] | None] = queue.Queue(capacity)
         self._failed = False
+        self._dropping = False
         self._writer = threading.Thread(target=self._write_loop, name="question-log", daemon=True)
         self._writer.start()
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=2.0)
+        connection = sqlite3.connect(self.path, timeout=WRITE_TIMEOUT)
         connection.executescript(SCHEMA)
         return connection
 
     def record(self, question: str, normalised: str, outcome: str, language: str) -> None:
-        """Queue one question for the log; returns at once."""
+        """Queue one question for the log; returns at once (if the queue is full, drops it)."""
         row = (time.time(), question[:MAX_STORED_CHARS], normalised, outcome, language)
-        self._queue.put(row)
+        try:
+            self._queue.put_nowait(row)
+            self._dropping = False
+        except queue.Full:
+            if not self._dropping:
+                logger.error("question log %s is not keeping up; dropping questions", self.path)
+            self._dropping = True
 
-    def flush(self) -> None:
-        """Wait until every queued question has been written (or given up on)."""
-        self._queue.join()
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait (at most `timeout` seconds) until queued questions are written or given up on."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
 
     def close(self) -> None:
-        self._queue.put(None)
+        try:
+            self._queue.put(None, timeout=5)
+        except queue.Full:
+            return
         self._writer.join(timeout=5)
 
     def _write_loop(self) -> None:
@@ -116,7 +135,7 @@ class QuestionLog:
 def _read(path: Path, sql: str, params: tuple[object, ...]) -> list[tuple]:
     if not path.exists():
         return []
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2.0) as connection:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=READ_TIMEOUT) as connection:
         try:
             return connection.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import signal
+import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -27,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -48,6 +49,7 @@ from bot.store import LOG_NAME, QuestionLog, replace_file
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
+REQUEST_TIMEOUT = 20.0
 TOPICS_PER_PAGE = 8
 EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -223,8 +225,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = replies.reply_to(
         kb, text, language=chosen, fallback=fallback, thresholds=svc.settings.thresholds
     )
-    await send_reply(message, kb, reply)
     svc.log.record(text, reply.match.normalised, reply.status, reply.language)
+    await send_reply(message, kb, reply)
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -364,6 +366,14 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(f"Installed. {changes.summary(kb)}{saved}")
 
 
+async def log_unavailable(update: Update, exc: sqlite3.Error) -> None:
+    logger.warning("question log cannot be read: %s", exc)
+    await update.effective_message.reply_text(
+        f"The question log cannot be read right now ({exc}); answering is not affected. "
+        "Try again later."
+    )
+
+
 async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admin: the most frequent recent questions that got no answer or a clarification."""
     if not await admin_allowed(update, context, "/unanswered"):
@@ -371,8 +381,12 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     arg = context.args[0] if context.args else "10"
     limit = min(int(arg), 50) if arg.isdigit() and int(arg) > 0 else 10
     log = services(context).log
-    await asyncio.to_thread(log.flush)
-    rows = await asyncio.to_thread(log.unanswered, limit)
+    try:
+        await asyncio.to_thread(log.flush)
+        rows = await asyncio.to_thread(log.unanswered, limit)
+    except sqlite3.Error as exc:
+        await log_unavailable(update, exc)
+        return
     if not rows:
         await update.effective_message.reply_text("No unanswered questions in the last 30 days.")
         return
@@ -388,8 +402,12 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await admin_allowed(update, context, "/stats"):
         return
     log = services(context).log
-    await asyncio.to_thread(log.flush)
-    counts = await asyncio.to_thread(log.stats)
+    try:
+        await asyncio.to_thread(log.flush)
+        counts = await asyncio.to_thread(log.stats)
+    except sqlite3.Error as exc:
+        await log_unavailable(update, exc)
+        return
 
     def line(label: str, c: dict[str, int]) -> str:
         return (
@@ -412,7 +430,13 @@ def update_kind(update: object) -> str:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the error with the kind of update, apologise in private chats, keep running."""
+    """Log the error with the kind of update, apologise in private chats, keep running.
+
+    Network trouble while polling (no update) is retried by PTB itself: one line, no traceback.
+    """
+    if update is None and isinstance(context.error, NetworkError | RetryAfter):
+        logger.warning("Bot API request failed, retrying: %s", context.error)
+        return
     logger.error("error while handling %s", update_kind(update), exc_info=context.error)
     if isinstance(update, Update) and update.effective_message and update.effective_chat:
         if update.effective_chat.type == ChatType.PRIVATE:
@@ -462,7 +486,11 @@ def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog)
         .token(settings.require_token())
         .base_url(settings.bot_api_url)
         .base_file_url(settings.file_api_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3)
+        )
+        .read_timeout(REQUEST_TIMEOUT)
+        .write_timeout(REQUEST_TIMEOUT)
         .concurrent_updates(True)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)

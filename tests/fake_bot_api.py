@@ -302,6 +302,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between header and body writes
     server: _Server
     timeout = 120  # idle keep-alive connections are closed eventually
 

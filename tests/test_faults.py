@@ -12,6 +12,7 @@ import itertools
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from bot.knowledge import default_path
 from bot.replies import MESSAGES
+from bot.store import LOG_NAME, SCHEMA
 from tests.fake_bot_api import Call, FakeBotAPI
 
 ADMIN = 1001
@@ -175,14 +177,19 @@ def test_dropped_connection_on_get_updates_is_retried(start_bot):
 
 def test_slow_get_updates_still_delivers_the_question(start_bot):
     bot = start_bot()
-    # The poll in flight is not delayed; the next one (fetching this question's update) is.
+    injected = time.monotonic()
     bot.fake.delay_next("getUpdates", 3)
-    started = time.monotonic()
+    # The long poll already waiting is not delayed; wait for the next one, which is.
+    slow = wait_until(
+        lambda: next((c for c in bot.fake.calls_to("getUpdates") if c.time > injected), None),
+        5,
+        "the delayed poll",
+    )
     user = next(_users)
-    bot.fake.send_text(QUESTION, user_id=user)
-    wait_until(lambda: replies_to(bot.fake, user), REPLY_TIMEOUT, "the answer")
-    assert ANSWER in replies_to(bot.fake, user)[0]
-    assert time.monotonic() - started < 3 + 2 + 2  # the delay, a long poll, and slack
+    reply = ask(bot.fake, user=user)
+    assert ANSWER in reply["text"]
+    answered = bot.fake.calls_to("sendMessage")[-1]
+    assert answered.params["chat_id"] == user and answered.time - slow.time >= 3
     assert bot.stop() == 0, bot.log()
 
 
@@ -251,4 +258,32 @@ def test_unusable_data_dir_keeps_answering_logs_once_and_stats_replies(start_bot
     assert ANSWER in ask(bot.fake)["text"]
     ask(bot.fake, "/stats", ADMIN)  # flushes the log writer, so every failed write has happened
     assert bot.log().count("cannot be written") == 1, bot.log()
+    assert bot.stop() == 0, bot.log()
+
+
+def test_transient_polling_error_is_logged_without_a_traceback(start_bot):
+    bot = start_bot(lambda fake: fake.fail_next("getUpdates", status=500))
+    failed_call(bot.fake, "getUpdates", 500)
+    assert ANSWER in ask(bot.fake)["text"]
+    log = bot.log()
+    assert "Traceback" not in log and "NoneType" not in log, log
+    assert bot.stop() == 0, log
+
+
+def test_stats_replies_promptly_while_the_question_log_is_locked(start_bot, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    holder = sqlite3.connect(data / LOG_NAME, isolation_level=None)
+    try:
+        holder.executescript(SCHEMA)
+        holder.execute("BEGIN EXCLUSIVE")  # another process holding the database
+        bot = start_bot(data_dir=data)
+        assert ANSWER in ask(bot.fake)["text"]  # answering never waits for the log ...
+        assert ask(bot.fake, "who won the 1988 olympics")["text"]
+        bot.fake.send_text("/stats", user_id=ADMIN)
+        calls = bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == ADMIN, timeout=5)
+        text = calls[0].params["text"]
+        assert text.startswith(("Overall:", "The question log cannot be read right now")), text
+    finally:
+        holder.close()
     assert bot.stop() == 0, bot.log()
