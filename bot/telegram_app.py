@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 REQUEST_TIMEOUT = 20.0
+CONNECTIONS = 16  # a small pool: httpcore scans every pooled connection per request
 TOPICS_PER_PAGE = 8
 EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -489,6 +490,8 @@ def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog)
         .rate_limiter(
             AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3)
         )
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(REQUEST_TIMEOUT)
         .read_timeout(REQUEST_TIMEOUT)
         .write_timeout(REQUEST_TIMEOUT)
         .concurrent_updates(True)
