@@ -142,9 +142,9 @@ class Index:
     def aliases(self, token: str) -> tuple[tuple[int, float], ...]:
         """Vocabulary ids a question token stands for, with a similarity 0-1 each.
 
-        Unknown tokens get a fuzzy lookup; a Latin word that finds nothing is tried again
-        transliterated to Cyrillic ("kogda umer" -> "когда умер"). A misspelt stop word
-        ("mutch") stands for nothing and weighs nothing.
+        An unknown Latin word is first read as transliterated Russian or Ukrainian ("kogda
+        umer" -> "когда умер"); failing an exact hit, unknown tokens get a fuzzy lookup. A
+        misspelt stop word ("mutch", "eto") stands for nothing and weighs nothing.
         """
         vid = self._vocab.get(token)
         if vid is not None:
