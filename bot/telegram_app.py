@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -433,12 +433,22 @@ def update_kind(update: object) -> str:
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with the kind of update, apologise in private chats, keep running.
 
-    Network trouble while polling (no update) is retried by PTB itself: one line, no traceback.
+    Network trouble while polling (no update) is retried by PTB itself: one line. A Bot API
+    failure while replying is logged in one line; a timed-out reply may still have been
+    delivered, so it gets no apology. Anything else is a bug: logged with its traceback.
     """
-    if update is None and isinstance(context.error, NetworkError | RetryAfter):
-        logger.warning("Bot API request failed, retrying: %s", context.error)
+    error = context.error
+    kind = update_kind(update)
+    if update is None and isinstance(error, NetworkError | RetryAfter):
+        logger.warning("Bot API request failed, retrying: %s", error)
         return
-    logger.error("error while handling %s", update_kind(update), exc_info=context.error)
+    if isinstance(error, TimedOut):
+        logger.warning("Bot API request timed out while handling %s: %s", kind, error)
+        return
+    if isinstance(error, TelegramError):
+        logger.error("Bot API error while handling %s: %s", kind, error)
+    else:
+        logger.error("error while handling %s", kind, exc_info=error)
     if isinstance(update, Update) and update.effective_message and update.effective_chat:
         if update.effective_chat.type == ChatType.PRIVATE:
             try:
