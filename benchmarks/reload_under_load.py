@@ -53,6 +53,7 @@ import end_to_end as e2e  # noqa: E402  (also puts the project root on sys.path)
 from bot.knowledge import default_path, parse  # noqa: E402
 from bot.matching import Thresholds  # noqa: E402
 from bot.replies import reply_to  # noqa: E402
+from bot.store import write_atomically  # noqa: E402
 
 TAGS = {"A": "[▲]", "B": "[▼]"}
 ADMIN = 1
@@ -98,19 +99,6 @@ def prepare(live_dir: Path, pool: dict[str, list[str]]) -> dict[str, bytes]:
         if len(set(map(repr, outcomes.values()))) != 1:
             raise SystemExit(f"the variants match {question!r} differently: {outcomes}")
     return variants
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def tags_in(params: dict) -> set[str]:

@@ -188,6 +188,12 @@ def replace_file(path: Path, data: bytes, backups: Path) -> Path | None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         backup = backups / f"{path.stem}-{stamp}{path.suffix}"
         shutil.copy2(path, backup)
+    write_atomically(path, data)
+    return backup
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then `os.replace` it."""
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -198,4 +204,3 @@ def replace_file(path: Path, data: bytes, backups: Path) -> Path | None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    return backup
