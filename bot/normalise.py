@@ -31,7 +31,7 @@ STOP_WORDS: frozenset[str] = (
     very much many some any anything something anyone someone hey hi hello ok okay yes no not
     thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent whats hes
     its thats theres whos wheres whens hows whys question guy guys man bot info information
-    explain give show say said wonder wondering curious read reading heard hear learn mean
+    explain give show say said wonder wondering curious read reading heard hear learn
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
     saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
@@ -43,7 +43,7 @@ STOP_WORDS: frozenset[str] = (
     и а но или в во на с со к ко о об от до по за из у же ли бы не ни что-то это этот эта эти
     тот та те то он она оно они его ее её их ему ей им мне меня мы нас вы вас ты тебя был была
     было были быть есть ли вот ну да нет пожалуйста скажи скажите расскажи расскажите подскажи
-    подскажите знаешь знаете хочу хотел интересно привет вообще просто очень про
+    подскажите знаешь знаете хочу хотел интересно привет вообще просто очень про шо чё че што
     """.split()
     )
     | frozenset(
