@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot import __version__, replies
 from bot.knowledge import KnowledgeError, LiveKnowledge, default_path, load
+from bot.language import SUPPORTED
 from bot.settings import Settings, SettingsError, from_env, load_dotenv_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -166,12 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     console = add("console", "ask questions interactively (no Telegram needed)")
-    console.add_argument("--lang", help="answer in this language (en, ru, uk)")
+    console.add_argument("--lang", choices=SUPPORTED, help="answer in this language")
 
     ask = add("ask", "answer a question, or one question per line of standard input")
     ask.add_argument("question", nargs="?", help="the question (omit to read standard input)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
-    ask.add_argument("--lang", help="answer in this language (en, ru, uk)")
+    ask.add_argument("--lang", choices=SUPPORTED, help="answer in this language")
 
     validate = add("validate", "check a knowledge file and summarise it")
     validate.add_argument("path", nargs="?", help="file to check (default: the one in use)")
