@@ -36,6 +36,14 @@ STOP_WORDS: frozenset[str] = (
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
     saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
     literally honestly seriously quickly briefly sure maybe probably anyway okay still
+    keep see seeing seem seems look looking find come let put take turn think thought knew
+    mention mentioned talk talking even lot lots bunch well way such else too again totally
+    kinda someone grandad grandpa grandfather grandma grandmother granny gran nan dad daddy
+    mom mum mother father parents uncle aunt friend friends buddy mate colleague colleagues
+    coworker coworkers boss manager teacher teachers professor prof lecturer classmate
+    classmates homework essay assignment exam quiz student students documentary podcast video
+    videos youtube movie film book books novel meme memes tiktok reddit meeting lecture lesson
+    class
     """.split()
     )
     | frozenset(
