@@ -29,8 +29,8 @@ STOP_WORDS: frozenset[str] = (
     his she her it its they them their this that these those there here can could would should
     will shall may might must please tell know want wanna gonna like just really actually also
     very much many some any anything something anyone someone hey hi hello ok okay yes no not
-    thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent whats hes
-    its thats theres whos wheres whens hows whys question guy guys man bot info information
+    thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent hes
+    its thats theres question guy guys man bot info information
     explain give show say said wonder wondering curious read reading heard hear learn
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
@@ -82,6 +82,10 @@ def is_small_talk(text: str) -> bool:
 
 
 _EN_STEMMER = snowballstemmer.stemmer("english")
+_EN_STEM_OVERRIDES = {"authority": "authorit", "authorities": "authorit"}
+_CONTRACTIONS = {
+    "whats": "what", "whos": "who", "wheres": "where", "whens": "when", "hows": "how", "whys": "why",
+}  # fmt: skip
 _RU_STEMMER = snowballstemmer.stemmer("russian")
 
 
@@ -95,7 +99,7 @@ def stem(word: str) -> str:
     if _CYRILLIC.search(word):
         return _RU_STEMMER.stemWord(word.translate(_UKRAINIAN_TO_RUSSIAN))
     if word.isascii() and word.isalpha():
-        return _EN_STEMMER.stemWord(word)
+        return _EN_STEM_OVERRIDES.get(word) or _EN_STEMMER.stemWord(word)
     return word
 
 
@@ -159,7 +163,12 @@ class Normaliser:
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOP_WORDS]
+    """Words minus stop words, with "what's" read as "what" and "how come" as "why"."""
+    found = [_CONTRACTIONS.get(w, w) for w in words(text)]
+    for i in range(len(found) - 1):
+        if found[i] == "how" and found[i + 1] == "come":
+            found[i] = "why"
+    return [w for w in found if w not in STOP_WORDS]
 
 
 _LATIN_TO_CYRILLIC = [

@@ -139,3 +139,21 @@ def test_synonym_variant_does_not_capture_words_sharing_its_stem():
     normaliser = Normaliser({"stakhanov": [], "stakhanovite movement": ["stakhanovism"]})
     assert normaliser.tokens("stakhanovism") == normaliser.tokens("stakhanovite movement")
     assert normaliser.tokens("stakhanov") == ("stakhanov",)
+
+
+def test_contracted_question_words_keep_their_meaning():
+    normaliser = Normaliser()
+    assert normaliser.tokens("when's the party") == normaliser.tokens("when is the party")
+    assert normaliser.tokens("where's it from") == normaliser.tokens("where is it from")
+    assert normaliser.tokens("how come he died") == normaliser.tokens("why did he die")
+
+
+def test_authorities_are_not_authors():
+    normaliser = Normaliser()
+    assert normaliser.tokens("the authorities") != normaliser.tokens("the author")
+    assert normaliser.tokens("the authority") == normaliser.tokens("the authorities")
+
+
+def test_chat_context_words_neither_attract_nor_count_against():
+    normaliser = Normaliser()
+    assert normaliser.tokens("my teacher mentioned stakhanov in a podcast") == ("stakhanov",)
