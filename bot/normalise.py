@@ -86,6 +86,7 @@ _EN_STEM_OVERRIDES = {"authority": "authorit", "authorities": "authorit"}
 _CONTRACTIONS = {
     "whats": "what", "whos": "who", "wheres": "where", "whens": "when", "hows": "how", "whys": "why",
 }  # fmt: skip
+_IDIOMS = {("how", "come"): "why", ("how", "old"): "age"}
 _RU_STEMMER = snowballstemmer.stemmer("russian")
 
 
@@ -163,12 +164,15 @@ class Normaliser:
 
 
 def _content_words(text: str) -> list[str]:
-    """Words minus stop words, with "what's" read as "what" and "how come" as "why"."""
+    """Words minus stop words, with "what's" read as "what", "how come" as "why"."""
     found = [_CONTRACTIONS.get(w, w) for w in words(text)]
-    for i in range(len(found) - 1):
-        if found[i] == "how" and found[i + 1] == "come":
-            found[i] = "why"
-    return [w for w in found if w not in STOP_WORDS]
+    out: list[str] = []
+    i = 0
+    while i < len(found):
+        idiom = _IDIOMS.get(tuple(found[i : i + 2]))
+        out.append(idiom or found[i])
+        i += 2 if idiom else 1
+    return [w for w in out if w not in STOP_WORDS]
 
 
 _LATIN_TO_CYRILLIC = [
