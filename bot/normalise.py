@@ -64,6 +64,18 @@ STOP_WORDS: frozenset[str] = (
     )
 )
 
+CONTEXT_WORDS: frozenset[str] = frozenset(
+    """
+    дед дедушка бабушка бабуля папа мама батя отец родители дядя тётя коллега начальник шеф
+    учитель учительница преподаватель препод одноклассник реферат доклад сочинение домашка
+    документалка фильм книга книжка подкаст видео ютуб мем дід дідусь бабуся баба тато батько
+    батьки дядько тітка колега вчитель вчителька викладач однокласник доповідь твір фільм
+    відео
+    """.split()
+)
+"""Russian and Ukrainian words for who is asking and why (family, school, media): dropped in
+any inflection, as the English ones are stop words, so they neither attract nor penalise."""
+
 SMALL_TALK: frozenset[str] = frozenset(
     """
     hi hello hey hiya yo howdy greetings good morning afternoon evening day night how are you
@@ -102,6 +114,9 @@ def stem(word: str) -> str:
     if word.isascii() and word.isalpha():
         return _EN_STEM_OVERRIDES.get(word) or _EN_STEMMER.stemWord(word)
     return word
+
+
+_CONTEXT_STEMS = frozenset(stem(w) for w in CONTEXT_WORDS)
 
 
 def words(text: str) -> list[str]:
@@ -172,7 +187,7 @@ def _content_words(text: str) -> list[str]:
         idiom = _IDIOMS.get(tuple(found[i : i + 2]))
         out.append(idiom or found[i])
         i += 2 if idiom else 1
-    return [w for w in out if w not in STOP_WORDS]
+    return [w for w in out if w not in STOP_WORDS and stem(w) not in _CONTEXT_STEMS]
 
 
 _LATIN_TO_CYRILLIC = [
