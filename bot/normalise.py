@@ -82,7 +82,8 @@ SMALL_TALK: frozenset[str] = frozenset(
     doing whats what up sup thanks thank thx ty bye goodbye cheers ok okay cool nice great
     привет здравствуйте здравствуй добрый доброе день утро вечер как дела спасибо пока ок
     хорошо отлично привіт вітаю доброго добрий ранок ранку вечора як справи дякую бувай
-    до побачення чудово
+    до побачення чудово who are you can do help what кто ты умеешь помощь помоги хто ти вмієш
+    допомога допоможи
     """.split()
 )
 

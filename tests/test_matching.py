@@ -160,3 +160,9 @@ def test_chat_context_words_neither_attract_nor_count_against():
     assert normaliser.tokens("дедушка рассказывал про Стаханова") == normaliser.tokens(
         "рассказывал про Стаханова"
     )
+
+
+@pytest.mark.parametrize("question", ["who are you", "help", "what can you do", "кто ты", "хто ти"])
+def test_questions_about_the_bot_get_the_greeting(kb, question):
+    match = kb.index.match(question)
+    assert (match.status, match.small_talk) == ("no_match", True)
