@@ -155,7 +155,9 @@ class Index:
         cyrillic = to_cyrillic(token) if token.isascii() and token.isalpha() else None
         if cyrillic in STOP_WORDS:
             return _IGNORED
-        cyrillic = stem(cyrillic) if cyrillic else None
+        if cyrillic:
+            read = self.normaliser.tokens(cyrillic)
+            cyrillic = read[0] if len(read) == 1 else stem(cyrillic)
         if cyrillic is not None and cyrillic in self._vocab:
             found: tuple[tuple[int, float], ...] = ((self._vocab[cyrillic], 1.0),)
         else:

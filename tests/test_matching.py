@@ -166,3 +166,9 @@ def test_chat_context_words_neither_attract_nor_count_against():
 def test_questions_about_the_bot_get_the_greeting(kb, question):
     match = kb.index.match(question)
     assert (match.status, match.small_talk) == ("no_match", True)
+
+
+def test_transliterated_words_are_read_through_the_synonyms(kb):
+    assert kb.index.normaliser.tokens("угля") == ("coal",)
+    match = kb.index.match("skolko uglya dobyl stahanov")
+    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
