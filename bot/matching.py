@@ -105,7 +105,12 @@ class Index:
             for token in sorted(bag):
                 vocab.setdefault(token, len(vocab))
         self._vocab = vocab
-        self._vocab_list = list(vocab)
+        spellings = dict(vocab)
+        for variant, target in normaliser.variants():
+            if target in vocab:
+                spellings.setdefault(variant, vocab[target])
+        self._spellings = list(spellings)
+        self._spelling_ids = list(spellings.values())
         self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
         self._entries_with = _postings(vocab, bags)
         n = max(len(self.entry_ids), 1)
@@ -174,14 +179,18 @@ class Index:
             return ()
         hits = process.extract(
             token,
-            self._vocab_list,
+            self._spellings,
             scorer=fuzz.ratio,
             processor=None,
             score_cutoff=FUZZY_CUTOFF,
-            limit=3,
+            limit=6,
         )
         if hits:
-            return tuple((index, score / 100.0) for _, score, index in hits)
+            best: dict[int, float] = {}
+            for _, score, index in hits:
+                vid = self._spelling_ids[index]
+                best[vid] = max(best.get(vid, 0.0), score / 100.0)
+            return tuple(sorted(best.items(), key=lambda a: -a[1])[:3])
         stop = process.extractOne(
             token,
             _LONG_STOP_WORDS,

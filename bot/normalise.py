@@ -175,6 +175,11 @@ class Normaliser:
                 i += 1
         return tuple(out)
 
+    def variants(self) -> list[tuple[str, str]]:
+        """Single-word synonym variants (stemmed) and the single token each stands for."""
+        pairs = {**self._stemmed, **self._exact}.items()
+        return [(k[0], t[0]) for k, t in pairs if len(k) == 1 and len(t) == 1 and k != t]
+
     def normalise(self, text: str) -> str:
         """The tokens joined by spaces: the form stored in logs and shown in debug output."""
         return " ".join(self.tokens(text))

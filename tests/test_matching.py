@@ -172,3 +172,8 @@ def test_transliterated_words_are_read_through_the_synonyms(kb):
     assert kb.index.normaliser.tokens("угля") == ("coal",)
     match = kb.index.match("skolko uglya dobyl stahanov")
     assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+
+
+def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
+    match = kb.index.match("ким був стахонов")
+    assert (match.status, match.best.entry_id) == ("answered", "who-was-stakhanov")
