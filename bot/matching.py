@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.normalise import STOP_WORDS, Normaliser, is_small_talk, stem, to_cyrillic
 
@@ -39,6 +40,7 @@ ENTRY_WEIGHT = 0.7
 VAGUENESS_PRIOR = 1.0
 FUZZY_CUTOFF = 78.0
 FUZZY_MIN_LENGTH = 4
+SHORT_WORD = 5
 STOP_WORD_CUTOFF = 85.0
 _ALIAS_CACHE_SIZE = 4096
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
@@ -174,22 +176,30 @@ class Index:
         return found
 
     def _fuzzy(self, token: str) -> tuple[tuple[int, float], ...]:
-        """Close vocabulary words for an unknown token, or _IGNORED for a misspelt stop word."""
+        """Close vocabulary words (or synonym spellings) for an unknown token, or _IGNORED
+        for a misspelt stop word.
+
+        Words of up to SHORT_WORD letters are compared by OSA edit distance, where a swap
+        counts once ("qouta" is "quota") but one edit in four letters is too far ("paid" is
+        not "pad"); longer words by rapidfuzz's ratio.
+        """
         if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
             return ()
+        short = len(token) <= SHORT_WORD
         hits = process.extract(
             token,
             self._spellings,
-            scorer=fuzz.ratio,
+            scorer=OSA.normalized_similarity if short else fuzz.ratio,
             processor=None,
-            score_cutoff=FUZZY_CUTOFF,
+            score_cutoff=FUZZY_CUTOFF / 100.0 if short else FUZZY_CUTOFF,
             limit=6,
         )
         if hits:
             best: dict[int, float] = {}
             for _, score, index in hits:
                 vid = self._spelling_ids[index]
-                best[vid] = max(best.get(vid, 0.0), score / 100.0)
+                similarity = score if short else score / 100.0
+                best[vid] = max(best.get(vid, 0.0), similarity)
             return tuple(sorted(best.items(), key=lambda a: -a[1])[:3])
         stop = process.extractOne(
             token,

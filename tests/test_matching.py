@@ -177,3 +177,8 @@ def test_transliterated_words_are_read_through_the_synonyms(kb):
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
     match = kb.index.match("ким був стахонов")
     assert (match.status, match.best.entry_id) == ("answered", "who-was-stakhanov")
+
+
+def test_a_short_word_is_not_read_as_a_different_word(kb):
+    assert kb.index.match("how much was stakhanov paid").status != "answered"
+    assert kb.index.match("what was his qouta").best.entry_id == "quota"
