@@ -35,7 +35,7 @@ STOP_WORDS: frozenset[str] = (
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
     saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
-    literally honestly seriously quickly briefly sure maybe probably anyway okay still
+    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though
     keep see seeing seem seems look looking find come let put take turn think thought knew
     mention mentioned talk talking even lot lots bunch well way such else too again totally
     kinda someone grandad grandpa grandfather grandma grandmother granny gran nan dad daddy
