@@ -51,7 +51,7 @@ _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 class Thresholds:
     """Scores (0-100) at which a question is answered or a clarification offered."""
 
-    answer: float = 68.0
+    answer: float = 70.0
     clarify: float = 50.0
     margin: float = 2.0
 
