@@ -15,7 +15,8 @@ from bot.matching import Thresholds
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "eval"
 # Measured floors (a ratchet): raise them when quality improves, never lower them silently.
-FLOORS = {"questions.yaml": 0.89, "holdout.yaml": 0.88}
+FLOORS = {"questions.yaml": 0.96, "holdout.yaml": 0.93, "holdout2.yaml": 0.92}
+MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_ANSWERS = 0.05
 
 
@@ -35,6 +36,7 @@ def test_eval_reports_every_language_and_holds_the_floor(name):
         assert figures["false_answer_rate"] <= MAX_FALSE_ANSWERS + 0.05
     assert report["overall"]["top1_accuracy"] >= FLOORS[name]
     assert report["overall"]["false_answer_rate"] <= MAX_FALSE_ANSWERS
+    assert report["passed"] or name not in MEETS_TARGETS
 
 
 def test_evaluation_sets_are_large_enough_and_labelled_with_real_entries(kb):
