@@ -58,4 +58,20 @@ def test_language_detection_prefers_script_then_user_language():
     assert detect("Стаханов", fallback="en") == "ru"
     assert detect("when did he die", fallback="ru") == "en"
     assert detect("102?", fallback="uk-UA") == "uk"
+
+
+def test_ukrainian_without_its_own_letters_is_still_ukrainian():
+    from bot.language import detect
+
+    assert detect("стахановський рух") == "uk"
+    assert detect("шахти там ще працюють?") == "uk"
+    assert detect("комсомольская правда") == "ru"
+
+
+def test_transliterated_russian_and_ukrainian_are_answered_in_their_language():
+    from bot.language import detect
+
+    assert detect("kogda umer stahanov") == "ru"
+    assert detect("koly pomer stakhanov") == "uk"
+    assert detect("stakhanov record") == "en"
     assert detect("102?") == "en"
