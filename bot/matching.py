@@ -11,13 +11,16 @@ explains, and how much of the phrasing the question covers; a fixed "vagueness p
 the question's weight keeps questions made only of common words ("how", "Stakhanov") from
 scoring high. An entry's score blends its best phrasing with how much of the question its
 whole vocabulary (phrasings, keywords, answers) covers. A question whose content words are
-exactly those of one entry's phrasing scores 100 for that entry. Matching never touches
-the disk.
+exactly those of one entry's phrasing scores 100 for that entry. A message of several
+sentences or clauses also scores each one alone, and an entry keeps its best score, so
+context around a question ("my teacher mentioned him, who was he?") does not drown it.
+Matching never touches the disk.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -43,6 +46,8 @@ FUZZY_MIN_LENGTH = 4
 SHORT_WORD = 5
 STOP_WORD_CUTOFF = 85.0
 _ALIAS_CACHE_SIZE = 4096
+MAX_CLAUSES = 8
+_CLAUSE_BREAK = re.compile(r"(?<=[.?!;:,])\s+|\n+|\s[—–-]\s")
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 
@@ -247,17 +252,31 @@ class Index:
             1 - QUESTION_WEIGHT
         ), covered_e / total_q
 
-    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
-        """The best entries for a question, best first, and its normalised form."""
-        tokens = self.normaliser.tokens(question[:MAX_QUESTION_CHARS])
-        if not tokens or not self._texts:
-            return (), " ".join(tokens)
+    def _entry_scores(
+        self, tokens: tuple[str, ...], exact: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per entry and per phrasing, the score 0-100 of one run of tokens."""
         per_row, coverage = self.scores(tokens)
         best_rows = np.maximum.reduceat(per_row, self._starts)
         per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
-        exact = self._exact.get(frozenset(tokens), -1)
-        if exact >= 0:
-            per_entry[exact] = 100.0
+        hit = self._exact.get(frozenset(tokens), -1) if exact else -1
+        if hit >= 0:
+            per_entry[hit] = 100.0
+        return per_entry, per_row
+
+    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
+        """The best entries for a question, best first, and its normalised form."""
+        question = question[:MAX_QUESTION_CHARS]
+        tokens = self.normaliser.tokens(question)
+        if not tokens or not self._texts:
+            return (), " ".join(tokens)
+        per_entry, per_row = self._entry_scores(tokens)
+        for clause in _clauses(question):
+            clause_tokens = self.normaliser.tokens(clause)
+            if len(clause_tokens) >= 2 and clause_tokens != tokens:
+                clause_entries, clause_rows = self._entry_scores(clause_tokens, exact=False)
+                per_entry = np.maximum(per_entry, clause_entries)
+                per_row = np.maximum(per_row, clause_rows)
         order = np.argsort(-per_entry, kind="stable")[:limit]
         candidates = []
         for slot in order:
@@ -289,6 +308,13 @@ class Index:
             return Match("answered", candidates, normalised)
         suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]
         return Match("clarify", suggestions + candidates[len(suggestions) :], normalised)
+
+
+def _clauses(question: str) -> list[str]:
+    """The sentences and clauses of a longer message, where its question usually is
+    ("I'm a retired miner from Donbas. How much coal did he cut?"); [] for one clause."""
+    parts = [p for p in _CLAUSE_BREAK.split(question) if p.strip()]
+    return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
 def _postings(vocab: Mapping[str, int], groups: Iterable[Iterable[str]]) -> list[np.ndarray]:

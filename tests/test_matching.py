@@ -182,3 +182,12 @@ def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
 def test_a_short_word_is_not_read_as_a_different_word(kb):
     assert kb.index.match("how much was stakhanov paid").status != "answered"
     assert kb.index.match("what was his qouta").best.entry_id == "quota"
+
+
+def test_context_sentences_around_a_question_do_not_drown_it(kb):
+    question = (
+        "i'm a retired miner from Donbas, 30 years underground. my grandfather always "
+        "talked about him. how much coal did stakhanov cut in that one shift?"
+    )
+    match = kb.index.match(question)
+    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
