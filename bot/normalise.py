@@ -35,7 +35,8 @@ STOP_WORDS: frozenset[str] = (
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
     saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
-    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though
+    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though somewhere
+    anywhere somehow
     keep see seeing seem seems look looking find come let put take turn think thought knew
     mention mentioned talk talking even lot lots bunch well way such else too again totally
     kinda someone grandad grandpa grandfather grandma grandmother granny gran nan dad daddy
@@ -52,7 +53,7 @@ STOP_WORDS: frozenset[str] = (
     тот та те то он она оно они его ее её их ему ей им мне меня мы нас вы вас ты тебя был была
     было были быть есть ли вот ну да нет пожалуйста скажи скажите расскажи расскажите подскажи
     подскажите знаешь знаете хочу хотел интересно привет вообще просто очень про шо чё че што слушай
-    короче типа щас реально если
+    короче типа щас реально если там тут здесь
     мой моя моё мое мои моего моей моим своя свой своего своей весь вся всего всей всем всех для
     этого этой этим тому того той тех ним нею ними него неё нее них нам вам им себе себя уже ещё
     еще тоже также только лишь даже говорит говорил говорила говорят сказал сказала сказали
@@ -66,7 +67,7 @@ STOP_WORDS: frozenset[str] = (
     підкажіть знаєш знаєте хочу цікаво привіт взагалі просто дуже слухай якщо
     мій моя моє мої мого моєї моїй моїм твій свій своя свого своєї весь вся всього всієї всім
     всіх для цього цієї цим цій тому того тієї тих ним нею ними нього неї них нам вам собі себе
-    вже ще теж також тільки лише навіть типу коротше каже казав казала кажуть сказав сказала
+    вже ще теж також тільки лише навіть типу коротше каже казав казала кажуть сказав сказала там тут
     сказали говорить говорив говорила говорять
     """.split()
     )
@@ -104,8 +105,10 @@ def is_small_talk(text: str) -> bool:
 
 _EN_STEMMER = snowballstemmer.stemmer("english")
 _EN_STEM_OVERRIDES = {"authority": "authorit", "authorities": "authorit"}
+_RU_STEM_OVERRIDES = dict.fromkeys(("стоит", "стоят", "стоил", "стоила", "стоило"), "стоим")
 _CONTRACTIONS = {
     "whats": "what", "whos": "who", "wheres": "where", "whens": "when", "hows": "how", "whys": "why",
+    "wat": "what", "wut": "what", "wht": "what", "wen": "when", "whn": "when",
 }  # fmt: skip
 _IDIOMS = {("how", "come"): "why", ("how", "old"): "age"}
 _RU_STEMMER = snowballstemmer.stemmer("russian")
@@ -119,7 +122,8 @@ def stem(word: str) -> str:
     which strips most shared inflections (зміна, зміну -> змин).
     """
     if _CYRILLIC.search(word):
-        return _RU_STEMMER.stemWord(word.translate(_UKRAINIAN_TO_RUSSIAN))
+        word = word.translate(_UKRAINIAN_TO_RUSSIAN)
+        return _RU_STEM_OVERRIDES.get(word) or _RU_STEMMER.stemWord(word)
     if word.isascii() and word.isalpha():
         return _EN_STEM_OVERRIDES.get(word) or _EN_STEMMER.stemWord(word)
     return word

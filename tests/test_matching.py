@@ -191,3 +191,13 @@ def test_context_sentences_around_a_question_do_not_drown_it(kb):
     )
     match = kb.index.match(question)
     assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+
+
+def test_costs_are_not_hundreds(kb):
+    assert kb.index.match("сколько стоит тонна угля").status != "answered"
+    assert kb.index.match("сто две тонны").best.entry_id == "record-1935"
+
+
+def test_misspelt_question_words_keep_their_meaning():
+    normaliser = Normaliser()
+    assert normaliser.tokens("wat is a stakhanovite") == normaliser.tokens("what is a stakhanovite")
