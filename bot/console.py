@@ -116,6 +116,10 @@ def debug_lines(reply: replies.Reply) -> str:
     ]
     if best:
         lines.append(f"[debug] matched phrasing: {best.phrasing}")
+    if reply.match.out_of_scope:
+        lines.append(
+            f"[debug] declined: closest to out-of-scope example {reply.match.out_of_scope!r}"
+        )
     runners = ", ".join(f"{c.entry_id} {c.score:.1f}" for c in reply.match.candidates[1:4])
     lines.append(f"[debug] runners-up: {runners or '-'}")
     return "\n".join(lines)

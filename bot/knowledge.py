@@ -27,6 +27,7 @@ from pydantic import (
 
 from bot.language import DEFAULT
 from bot.matching import Index
+from bot.normalise import Normaliser
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
@@ -115,6 +116,7 @@ class KnowledgeFile(_Model):
     version: int = 1
     sources: Annotated[tuple[Source, ...], Field(min_length=1)]
     synonyms: dict[Text, tuple[Text, ...]] = {}
+    out_of_scope: tuple[Text, ...] = ()
     entries: Annotated[tuple[Entry, ...], Field(min_length=1)]
 
 
@@ -127,6 +129,7 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     by_id: Mapping[str, Entry]
     synonyms: Mapping[str, tuple[str, ...]]
+    out_of_scope: tuple[str, ...]
     index: Index = field(repr=False)
 
     @property
@@ -184,6 +187,7 @@ def parse(data: bytes, path: Path) -> KnowledgeBase:
         raise KnowledgeError([where.describe(err) for err in exc.errors()]) from None
     texts, problems = _read_sources(model, path)
     problems += _check_references(model, texts, where)
+    problems += _check_out_of_scope(model, path)
     if problems:
         raise KnowledgeError(problems)
     return _build(model, path)
@@ -197,7 +201,8 @@ def _build(model: KnowledgeFile, path: Path) -> KnowledgeBase:
         entries=model.entries,
         by_id=MappingProxyType({e.id: e for e in model.entries}),
         synonyms=synonyms,
-        index=Index.build(model.entries, synonyms),
+        out_of_scope=model.out_of_scope,
+        index=Index.build(model.entries, synonyms, model.out_of_scope),
     )
 
 
@@ -364,6 +369,26 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
                     f"{label}: citation {n}: quote not found verbatim in source "
                     f"'{citation.source}': \"{_shorten(citation.quote)}\""
                 )
+    return problems
+
+
+def _check_out_of_scope(model: KnowledgeFile, path: Path) -> list[str]:
+    """An out-of-scope example must not read the same as some entry's phrasing."""
+    normaliser = Normaliser(model.synonyms)
+    owners = {
+        frozenset(normaliser.tokens(text)): entry.id
+        for entry in model.entries
+        for text in entry.phrasings()
+    }
+    problems = []
+    for text in model.out_of_scope:
+        tokens = frozenset(normaliser.tokens(text))
+        owner = owners.get(tokens) if tokens else None
+        if owner:
+            problems.append(
+                f'{path}: out_of_scope: "{_shorten(text)}" reads the same as a phrasing '
+                f"of entry '{owner}'"
+            )
     return problems
 
 

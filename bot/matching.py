@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from bot.knowledge import Entry
 
 Status = Literal["answered", "clarify", "no_match"]
+OUT_OF_SCOPE = "(out of scope)"
+"""The id of the pseudo-entry made of the knowledge file's out-of-scope examples."""
 
 MAX_QUESTION_CHARS = 2000
 QUESTION_WEIGHT = 0.5
@@ -82,6 +84,8 @@ class Match:
     candidates: tuple[Candidate, ...]
     normalised: str
     small_talk: bool = False
+    out_of_scope: str | None = None
+    """The out-of-scope example that made the matcher decline, if one did."""
 
     @property
     def best(self) -> Candidate | None:
@@ -104,6 +108,7 @@ class Index:
     ) -> None:
         self.normaliser = normaliser
         self.entry_ids = tuple(entry_ids)
+        self._declining = self.entry_ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in entry_ids else -1
         self._texts = tuple(text for _, text, _ in phrasings)
         self._entry_of = np.array([e for e, _, _ in phrasings], dtype=np.int64)
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._entry_of) != 0])
@@ -133,18 +138,29 @@ class Index:
                 self._exact[key] = entry if self._exact.get(key, entry) == entry else -1
 
     @classmethod
-    def build(cls, entries: Iterable[Entry], synonyms: Mapping[str, Iterable[str]]) -> Index:
+    def build(
+        cls,
+        entries: Iterable[Entry],
+        synonyms: Mapping[str, Iterable[str]],
+        out_of_scope: Iterable[str] = (),
+    ) -> Index:
+        """Index the entries, plus the out-of-scope examples as one more, declining, entry."""
         normaliser = Normaliser(synonyms)
         ids: list[str] = []
         rows: list[tuple[int, str, tuple[str, ...]]] = []
         bags: list[frozenset[str]] = []
-        for number, entry in enumerate(entries):
-            ids.append(entry.id)
-            texts = dict.fromkeys(entry.phrasings())
-            tokenised = [(number, text, normaliser.tokens(text)) for text in texts]
+        groups = [(e.id, e.phrasings(), e.answer.values()) for e in entries]
+        examples = tuple(out_of_scope)
+        if examples:
+            groups.append((OUT_OF_SCOPE, examples, ()))
+        for number, (entry_id, phrasings, answers) in enumerate(groups):
+            ids.append(entry_id)
+            tokenised = [
+                (number, text, normaliser.tokens(text)) for text in dict.fromkeys(phrasings)
+            ]
             rows.extend(tokenised)
-            answers = (normaliser.tokens(a) for a in entry.answer.values())
-            bags.append(frozenset(t for *_, tokens in tokenised for t in tokens).union(*answers))
+            extra = (normaliser.tokens(a) for a in answers)
+            bags.append(frozenset(t for *_, tokens in tokenised for t in tokens).union(*extra))
         return cls(normaliser, ids, rows, bags)
 
     @property
@@ -259,6 +275,8 @@ class Index:
         per_row, coverage = self.scores(tokens)
         best_rows = np.maximum.reduceat(per_row, self._starts)
         per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
+        if self._declining >= 0:
+            per_entry[self._declining] = best_rows[self._declining]
         hit = self._exact.get(frozenset(tokens), -1) if exact else -1
         if hit >= 0:
             per_entry[hit] = 100.0
@@ -266,6 +284,11 @@ class Index:
 
     def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
         """The best entries for a question, best first, and its normalised form."""
+        candidates, normalised = self._ranked(question, limit + 1)
+        return tuple(c for c in candidates if c.entry_id != OUT_OF_SCOPE)[:limit], normalised
+
+    def _ranked(self, question: str, limit: int) -> tuple[tuple[Candidate, ...], str]:
+        """Like search, but the out-of-scope examples compete as an entry of their own."""
         question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
@@ -293,17 +316,24 @@ class Index:
     def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
         """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
 
+        A question closest to one of the knowledge file's out-of-scope examples ("what is
+        Komsomolskaya Pravda?") is declined, and one almost as close to them as to its best
+        entry is only offered as a suggestion.
+
         Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
         the front end can greet instead of apologising.
         """
         limits = thresholds or Thresholds()
         if is_small_talk(question):
             return Match("no_match", (), self.normaliser.normalise(question), small_talk=True)
-        candidates, normalised = self.search(question)
-        if not candidates or candidates[0].score < limits.clarify:
+        ranked, normalised = self._ranked(question, limit=6)
+        candidates = tuple(c for c in ranked if c.entry_id != OUT_OF_SCOPE)[:5]
+        if not ranked or ranked[0].score < limits.clarify:
             return Match("no_match", candidates, normalised)
-        top = candidates[0].score
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        if ranked[0].entry_id == OUT_OF_SCOPE:
+            return Match("no_match", candidates, normalised, out_of_scope=ranked[0].phrasing)
+        top = ranked[0].score
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         if top >= limits.answer and top - runner_up >= limits.margin:
             return Match("answered", candidates, normalised)
         suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]

@@ -188,3 +188,9 @@ def test_changes_name_added_and_removed_entries(write_knowledge):
     changes = Changes.between(old, new)
     assert changes.added == ("dying",) and changes.removed == ("death",)
     assert "Added: dying." in changes.summary(new) and "Removed: death." in changes.summary(new)
+
+
+def test_an_out_of_scope_example_that_reads_like_a_phrasing_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("entries:\n", 'out_of_scope: ["when did stakhanov die"]\nentries:\n')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "out_of_scope" in problem and "'death'" in problem

@@ -201,3 +201,20 @@ def test_costs_are_not_hundreds(kb):
 def test_misspelt_question_words_keep_their_meaning():
     normaliser = Normaliser()
     assert normaliser.tokens("wat is a stakhanovite") == normaliser.tokens("what is a stakhanovite")
+
+
+def test_a_question_like_an_out_of_scope_example_is_declined(kb):
+    match = kb.index.match("what is komsomolskaya pravda")
+    assert match.status == "no_match"
+    assert match.out_of_scope == "what is komsomolskaya pravda"
+
+
+def test_out_of_scope_examples_never_appear_as_candidates(kb):
+    candidates, _ = kb.index.search("what is komsomolskaya pravda")
+    assert all(c.entry_id in kb.by_id for c in candidates)
+    assert all(c.entry_id in kb.by_id for c in kb.index.match("when was stakhanov born").candidates)
+
+
+def test_out_of_scope_examples_do_not_take_in_scope_questions(kb):
+    match = kb.index.match("how much coal did stakhanov mine")
+    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
