@@ -35,16 +35,13 @@ STOP_WORDS: frozenset[str] = (
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
     saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
-    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though somewhere
-    anywhere somehow
-    keep see seeing seem seems look looking find come let put take turn think thought knew
-    mention mentioned talk talking even lot lots bunch well way such else too again totally
-    kinda someone grandad grandpa grandfather grandma grandmother granny gran nan dad daddy
-    mom mum mother father parents uncle aunt friend friends buddy mate colleague colleagues
-    coworker coworkers boss manager teacher teachers professor prof lecturer classmate
-    classmates homework essay assignment exam quiz student students documentary podcast video
-    videos youtube movie film book books novel meme memes tiktok reddit meeting lecture lesson
-    class
+    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though
+    somewhere anywhere somehow keep see seeing seem seems look looking find come let put take
+    turn think thought knew mention mentioned talk talking even lot lots bunch well way such else
+    too again totally kinda someone grandad grandpa grandfather grandma grandmother granny gran
+    nan dad daddy mom mum mother father parents uncle aunt friend friends buddy mate colleague
+    colleagues coworker coworkers boss manager teacher teachers professor prof lecturer classmate
+    classmates homework essay assignment exam quiz student students meeting lecture lesson class
     """.split()
     )
     | frozenset(
@@ -77,12 +74,11 @@ CONTEXT_WORDS: frozenset[str] = frozenset(
     """
     дед дедушка бабушка бабуля папа мама батя отец родители дядя тётя коллега начальник шеф
     учитель учительница преподаватель препод одноклассник реферат доклад сочинение домашка урок
-    задание задали документалка фильм книга книжка подкаст видео ютуб мем дід дідусь бабуся баба
-    тато батько батьки дядько тітка колега вчитель вчителька викладач однокласник доповідь твір
-    завдання підручник фільм відео
+    задание задали дід дідусь бабуся баба тато батько батьки дядько тітка колега вчитель вчителька
+    викладач однокласник доповідь твір завдання підручник
     """.split()
 )
-"""Russian and Ukrainian words for who is asking and why (family, school, media): dropped in
+"""Russian and Ukrainian words for who is asking and why (family, school, work): dropped in
 any inflection, as the English ones are stop words, so they neither attract nor penalise."""
 
 SMALL_TALK: frozenset[str] = frozenset(
