@@ -125,8 +125,10 @@ class Index:
         self._spelling_ids = list(spellings.values())
         self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
         self._entries_with = _postings(vocab, bags)
-        n = max(len(self.entry_ids), 1)
-        self._idf = np.array([math.log(1 + n / max(len(e), 1)) for e in self._entries_with])
+        n = max(len(self.entry_ids) - (self._declining >= 0), 1)
+        self._idf = np.array(
+            [math.log(1 + n / max(len(e) - (self._declining in e), 1)) for e in self._entries_with]
+        )
         self._unknown = UNKNOWN_WEIGHT * math.log(1 + n)
         totals = [sum(self._idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
         self._totals = np.maximum(np.array(totals, dtype=float), 1e-9)

@@ -39,9 +39,9 @@ STOP_WORDS: frozenset[str] = (
     somewhere anywhere somehow keep see seeing seem seems look looking find come let put take
     turn think thought knew mention mentioned talk talking even lot lots bunch well way such else
     too again totally kinda someone grandad grandpa grandfather grandma grandmother granny gran
-    nan dad daddy mom mum mother father parents uncle aunt friend friends buddy mate colleague
-    colleagues coworker coworkers boss manager teacher teachers professor prof lecturer classmate
-    classmates homework essay assignment exam quiz student students meeting lecture lesson class
+    nan uncle aunt friend friends buddy mate colleague colleagues coworker coworkers boss manager
+    teacher teachers professor prof lecturer classmate classmates homework essay assignment exam
+    quiz student students meeting lecture lesson class
     """.split()
     )
     | frozenset(
@@ -72,10 +72,9 @@ STOP_WORDS: frozenset[str] = (
 
 CONTEXT_WORDS: frozenset[str] = frozenset(
     """
-    дед дедушка бабушка бабуля папа мама батя отец родители дядя тётя коллега начальник шеф
-    учитель учительница преподаватель препод одноклассник реферат доклад сочинение домашка урок
-    задание задали дід дідусь бабуся баба тато батько батьки дядько тітка колега вчитель вчителька
-    викладач однокласник доповідь твір завдання підручник
+    дед дедушка бабушка бабуля дядя тётя коллега начальник шеф учитель учительница преподаватель
+    препод одноклассник реферат доклад сочинение домашка урок задание задали дід дідусь бабуся баба
+    дядько тітка колега вчитель вчителька викладач однокласник доповідь твір завдання підручник
     """.split()
 )
 """Russian and Ukrainian words for who is asking and why (family, school, work): dropped in
