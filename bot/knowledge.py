@@ -137,9 +137,10 @@ class KnowledgeBase:
         return sum(len(qs) for e in self.entries for qs in e.questions.values())
 
     def summary(self) -> str:
+        declines = f", {len(self.out_of_scope)} out-of-scope examples" if self.out_of_scope else ""
         return (
             f"{len(self.entries)} entries, {self.phrasing_count} phrasings, "
-            f"{len(self.sources)} source{'s' if len(self.sources) != 1 else ''}"
+            f"{len(self.sources)} source{'s' if len(self.sources) != 1 else ''}{declines}"
         )
 
 
