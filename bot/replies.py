@@ -70,6 +70,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Темы ({page}/{pages}):",
         "uk": "Теми ({page}/{pages}):",
     },
+    "closest": {
+        "en": "The closest topics my sources do cover:",
+        "ru": "Ближайшие темы, о которых в моих источниках есть:",
+        "uk": "Найближчі теми, про які в моїх джерелах є:",
+    },
     "no_match_hint": {
         "en": "See /topics for what I can answer.",
         "ru": "Список того, на что я могу ответить: /topics.",
@@ -150,13 +155,21 @@ def reply_to(
     fallback: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> Reply:
-    """Match a question and decide what to say, in the asker's language."""
+    """Match a question and decide what to say, in the asker's language.
+
+    A question declined as out of scope still offers the (up to two) entries that came
+    close, so "which hospital did he die in?" leads to how and when he died.
+    """
     chosen = lang.supported(language) or lang.detect(question, fallback)
     match = kb.index.match(question, thresholds)
     entry = kb.by_id[match.best.entry_id] if match.status == "answered" and match.best else None
     suggestions: tuple[tuple[Entry, float], ...] = ()
     if match.status == "clarify":
         suggestions = tuple((kb.by_id[c.entry_id], c.score) for c in match.candidates[:3])
+    elif match.out_of_scope:
+        floor = (thresholds or Thresholds()).clarify
+        near = [c for c in match.candidates if c.score >= floor][:2]
+        suggestions = tuple((kb.by_id[c.entry_id], c.score) for c in near)
     return Reply(question, match.status, chosen, match, entry, suggestions)
 
 
@@ -215,9 +228,13 @@ def plain(reply: Reply, kb: KnowledgeBase) -> str:
     """The whole reply as plain text, for the console and `ask`."""
     if reply.entry:
         return entry_plain(kb, reply.entry, reply.language)
+    options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
     if reply.status == "clarify":
-        options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
         return "\n".join([message("clarify", reply.language), *options])
+    if options:
+        return "\n".join(
+            [message("no_match", reply.language), message("closest", reply.language), *options]
+        )
     return message("greeting" if reply.match.small_talk else "no_match", reply.language)
 
 

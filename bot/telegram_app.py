@@ -128,6 +128,13 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
         )
     elif reply.match.small_talk:
         await message.reply_text(replies.message("greeting", language))
+    elif reply.suggestions:
+        text = f"{replies.message('no_match', language)}\n{replies.message('closest', language)}"
+        await message.reply_text(
+            replies.escape(text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=entry_keyboard([entry for entry, _ in reply.suggestions], language),
+        )
     else:
         text = (
             f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"

@@ -75,3 +75,15 @@ def test_transliterated_russian_and_ukrainian_are_answered_in_their_language():
     assert detect("koly pomer stakhanov") == "uk"
     assert detect("stakhanov record") == "en"
     assert detect("102?") == "en"
+
+
+def test_a_question_near_a_topic_is_declined_with_the_closest_topics(kb):
+    reply = replies.reply_to(kb, "what is komsomolskaya pravda")
+    assert reply.status == "no_match"
+    assert [e.id for e, _ in reply.suggestions][:1] == ["inflated-claims"]
+    assert "closest topics" in replies.plain(reply, kb)
+    assert replies.to_json(reply, kb)["suggestions"][0]["entry_id"] == "inflated-claims"
+
+
+def test_a_question_far_from_every_topic_offers_nothing(kb):
+    assert replies.reply_to(kb, "who won the 1988 olympics").suggestions == ()

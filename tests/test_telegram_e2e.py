@@ -160,6 +160,12 @@ def test_no_match_is_declined_and_shows_in_unanswered(fake, bot):
     assert "who won the 1988 olympics" in listing["text"]
 
 
+def test_a_question_near_a_topic_is_declined_with_the_closest_topics(fake, bot):
+    reply = ask(fake, "what is komsomolskaya pravda")
+    assert "don't cover" in reply["text"] and "closest topics" in reply["text"]
+    assert ("Was the record real?", "a:inflated-claims") in buttons(reply)
+
+
 def test_stats_count_outcomes(fake, bot):
     ask(fake, "when did he die")
     reply = ask(fake, "/stats", ADMINS[0])
