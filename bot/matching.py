@@ -49,6 +49,7 @@ SHORT_WORD = 5
 STOP_WORD_CUTOFF = 85.0
 _ALIAS_CACHE_SIZE = 4096
 MAX_CLAUSES = 8
+OUT_OF_SCOPE_LEAD = 10.0
 _CLAUSE_BREAK = re.compile(r"(?<=[.?!;:,])\s+|\n+|\s[—–-]\s")
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
@@ -117,6 +118,7 @@ class Index:
             for token in sorted(bag):
                 vocab.setdefault(token, len(vocab))
         self._vocab = vocab
+        self._vocab_words = list(vocab)
         spellings = dict(vocab)
         for variant, target in normaliser.variants():
             if target in vocab:
@@ -272,55 +274,102 @@ class Index:
 
     def _entry_scores(
         self, tokens: tuple[str, ...], exact: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per entry and per phrasing, the score 0-100 of one run of tokens."""
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per entry and per phrasing, the score 0-100 of one run of tokens, and the entry
+        one of whose phrasings has exactly these tokens (-1 if none)."""
         per_row, coverage = self.scores(tokens)
         best_rows = np.maximum.reduceat(per_row, self._starts)
         per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
-        if self._declining >= 0:
-            per_entry[self._declining] = best_rows[self._declining]
         hit = self._exact.get(frozenset(tokens), -1) if exact else -1
         if hit >= 0:
             per_entry[hit] = 100.0
-        return per_entry, per_row
+        return per_entry, per_row, hit
 
-    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
-        """The best entries for a question, best first, and its normalised form."""
-        candidates, normalised = self._ranked(question, limit + 1)
-        return tuple(c for c in candidates if c.entry_id != OUT_OF_SCOPE)[:limit], normalised
-
-    def _ranked(self, question: str, limit: int) -> tuple[tuple[Candidate, ...], str]:
-        """Like search, but the out-of-scope examples compete as an entry of their own."""
+    def _scored(self, question: str) -> tuple[np.ndarray, np.ndarray, int, str]:
+        """Entry and phrasing scores of a question, each clause of it also scored alone."""
         question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
-            return (), " ".join(tokens)
-        per_entry, per_row = self._entry_scores(tokens)
+            return np.zeros(0), np.zeros(0), -1, " ".join(tokens)
+        per_entry, per_row, hit = self._entry_scores(tokens)
         for clause in _clauses(question):
             clause_tokens = self.normaliser.tokens(clause)
             if len(clause_tokens) >= 2 and clause_tokens != tokens:
-                clause_entries, clause_rows = self._entry_scores(clause_tokens, exact=False)
+                clause_entries, clause_rows, _ = self._entry_scores(clause_tokens, exact=False)
                 per_entry = np.maximum(per_entry, clause_entries)
                 per_row = np.maximum(per_row, clause_rows)
-        order = np.argsort(-per_entry, kind="stable")[:limit]
-        candidates = []
-        for slot in order:
+        if self._declining >= 0:
+            per_entry[self._declining] = -1.0
+        return per_entry, per_row, hit, " ".join(tokens)
+
+    def _best_row(self, per_row: np.ndarray, slot: int) -> int:
+        start = self._starts[slot]
+        end = self._starts[slot + 1] if slot + 1 < len(self._starts) else len(per_row)
+        return int(start + np.argmax(per_row[start:end]))
+
+    def _candidates(self, per_entry: np.ndarray, per_row: np.ndarray, limit: int):
+        candidates: list[Candidate] = []
+        for slot in np.argsort(-per_entry, kind="stable")[:limit]:
             score = float(per_entry[slot])
             if score <= 0:
                 break
-            start = self._starts[slot]
-            end = self._starts[slot + 1] if slot + 1 < len(self._starts) else len(per_row)
-            row = start + int(np.argmax(per_row[start:end]))
-            entry = self.entry_ids[int(self._entry_of[row])]
-            candidates.append(Candidate(entry, round(score, 1), self._texts[row]))
-        return tuple(candidates), " ".join(tokens)
+            row = self._best_row(per_row, int(slot))
+            candidates.append(
+                Candidate(self.entry_ids[int(slot)], round(score, 1), self._texts[row])
+            )
+        return tuple(candidates)
+
+    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
+        """The best entries for a question, best first, and its normalised form."""
+        per_entry, per_row, _, normalised = self._scored(question)
+        return self._candidates(per_entry, per_row, limit), normalised
+
+    def _closest_example(
+        self,
+        per_row: np.ndarray,
+        hit: int,
+        best: int | None,
+        limits: Thresholds,
+        tokens: Sequence[str],
+    ) -> str | None:
+        """The out-of-scope example that rivals the best entry's closest phrasing, if any:
+        within OUT_OF_SCOPE_LEAD of its score and explaining as much of the question.
+
+        Phrasing against phrasing: an entry's whole vocabulary covers many detail
+        questions it cannot answer ("which hospital did he die in?"), an example does not.
+        """
+        if self._declining < 0 or len(per_row) == 0:
+            return None
+        row = self._best_row(per_row, self._declining)
+        if hit == self._declining:
+            return self._texts[row]
+        if hit >= 0 or per_row[row] < limits.clarify:
+            return None
+        if best is None:
+            return self._texts[row]
+        rival = self._best_row(per_row, best)
+        close = per_row[row] >= per_row[rival] - OUT_OF_SCOPE_LEAD
+        return self._texts[row] if close and self._explains_as_much(row, rival, tokens) else None
+
+    def _explains_as_much(self, row: int, rival: int, tokens: Sequence[str]) -> bool:
+        """Whether phrasing `row` covers at least as much of the question (by weight) as
+        phrasing `rival`: "how do coal mines work" does not explain "how much coal did
+        Stakhanov mine" as well as "how much coal did Stakhanov mine in one shift" does."""
+        words = [set(self.normaliser.tokens(self._texts[r])) for r in (row, rival)]
+        covered = [0.0, 0.0]
+        for token in set(tokens):
+            aliases = [a for a in self.aliases(token) if a[0] >= 0]
+            for side, have in enumerate(words):
+                if any(self._vocab_words[vid] in have for vid, _ in aliases):
+                    covered[side] += max(self._idf[vid] for vid, _ in aliases)
+        return covered[0] >= covered[1]
 
     def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
         """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
 
-        A question closest to one of the knowledge file's out-of-scope examples ("what is
-        Komsomolskaya Pravda?") is declined, and one almost as close to them as to its best
-        entry is only offered as a suggestion.
+        A question whose closest phrasing is one of the knowledge file's out-of-scope
+        examples (or within OUT_OF_SCOPE_LEAD of it) is declined: "what is Komsomolskaya
+        Pravda?" is not answered with what Komsomolskaya Pravda wrote.
 
         Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
         the front end can greet instead of apologising.
@@ -328,14 +377,16 @@ class Index:
         limits = thresholds or Thresholds()
         if is_small_talk(question):
             return Match("no_match", (), self.normaliser.normalise(question), small_talk=True)
-        ranked, normalised = self._ranked(question, limit=6)
-        candidates = tuple(c for c in ranked if c.entry_id != OUT_OF_SCOPE)[:5]
-        if not ranked or ranked[0].score < limits.clarify:
+        per_entry, per_row, hit, normalised = self._scored(question)
+        candidates = self._candidates(per_entry, per_row, 5)
+        best = self.entry_ids.index(candidates[0].entry_id) if candidates else None
+        example = self._closest_example(per_row, hit, best, limits, normalised.split())
+        if example is not None:
+            return Match("no_match", candidates, normalised, out_of_scope=example)
+        if not candidates or candidates[0].score < limits.clarify:
             return Match("no_match", candidates, normalised)
-        if ranked[0].entry_id == OUT_OF_SCOPE:
-            return Match("no_match", candidates, normalised, out_of_scope=ranked[0].phrasing)
-        top = ranked[0].score
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        top = candidates[0].score
+        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         if top >= limits.answer and top - runner_up >= limits.margin:
             return Match("answered", candidates, normalised)
         suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]
