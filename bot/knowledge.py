@@ -188,7 +188,7 @@ def parse(data: bytes, path: Path) -> KnowledgeBase:
         raise KnowledgeError([where.describe(err) for err in exc.errors()]) from None
     texts, problems = _read_sources(model, path)
     problems += _check_references(model, texts, where)
-    problems += _check_out_of_scope(model, path)
+    problems += _check_phrasings(model, path)
     if problems:
         raise KnowledgeError(problems)
     return _build(model, path)
@@ -373,15 +373,23 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
     return problems
 
 
-def _check_out_of_scope(model: KnowledgeFile, path: Path) -> list[str]:
-    """An out-of-scope example must not read the same as some entry's phrasing."""
+def _check_phrasings(model: KnowledgeFile, path: Path) -> list[str]:
+    """Every phrasing must keep a content word, and an out-of-scope example must not read
+    the same as some entry's phrasing."""
     normaliser = Normaliser(model.synonyms)
     owners = {
         frozenset(normaliser.tokens(text)): entry.id
         for entry in model.entries
         for text in entry.phrasings()
     }
-    problems = []
+    problems = [
+        f"{path}: entry '{entry.id}': phrasing \"{_shorten(text)}\" has only stop words, "
+        "so it can never match"
+        for entry in model.entries
+        for texts in entry.questions.values()
+        for text in texts
+        if not normaliser.tokens(text)
+    ]
     for text in model.out_of_scope:
         tokens = frozenset(normaliser.tokens(text))
         owner = owners.get(tokens) if tokens else None

@@ -194,3 +194,9 @@ def test_an_out_of_scope_example_that_reads_like_a_phrasing_is_refused(write_kno
     text = SMALL_YAML.replace("entries:\n", 'out_of_scope: ["when did stakhanov die"]\nentries:\n')
     (problem,) = problems_of(write_knowledge(text))
     assert "out_of_scope" in problem and "'death'" in problem
+
+
+def test_a_phrasing_of_only_stop_words_is_refused(write_knowledge):
+    text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?", "was it true though"]')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "'death'" in problem and "only stop words" in problem
