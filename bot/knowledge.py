@@ -26,8 +26,7 @@ from pydantic import (
 )
 
 from bot.language import DEFAULT
-from bot.matching import Index
-from bot.normalise import Normaliser
+from bot.matching import OUT_OF_SCOPE, Index
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
@@ -188,10 +187,13 @@ def parse(data: bytes, path: Path) -> KnowledgeBase:
         raise KnowledgeError([where.describe(err) for err in exc.errors()]) from None
     texts, problems = _read_sources(model, path)
     problems += _check_references(model, texts, where)
-    problems += _check_phrasings(model, path)
     if problems:
         raise KnowledgeError(problems)
-    return _build(model, path)
+    kb = _build(model, path)
+    problems = _check_phrasings(model, kb.index, path)
+    if problems:
+        raise KnowledgeError(problems)
+    return kb
 
 
 def _build(model: KnowledgeFile, path: Path) -> KnowledgeBase:
@@ -373,25 +375,24 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
     return problems
 
 
-def _check_phrasings(model: KnowledgeFile, path: Path) -> list[str]:
-    """Every phrasing must keep a content word, and an out-of-scope example must not read
-    the same as some entry's phrasing."""
-    normaliser = Normaliser(model.synonyms)
-    owners = {
-        frozenset(normaliser.tokens(text)): entry.id
-        for entry in model.entries
-        for text in entry.phrasings()
-    }
-    problems = [
-        f"{path}: entry '{entry.id}': phrasing \"{_shorten(text)}\" has only stop words, "
-        "so it can never match"
-        for entry in model.entries
-        for texts in entry.questions.values()
-        for text in texts
-        if not normaliser.tokens(text)
-    ]
-    for text in model.out_of_scope:
-        tokens = frozenset(normaliser.tokens(text))
+def _check_phrasings(model: KnowledgeFile, index: Index, path: Path) -> list[str]:
+    """Every question must keep a content word, and an out-of-scope example must not read
+    the same as some entry's phrasing (checked on the index's own tokens)."""
+    questions = {(e.id, q) for e in model.entries for qs in e.questions.values() for q in qs}
+    owners: dict[frozenset[str], str] = {}
+    examples: list[tuple[str, frozenset[str]]] = []
+    problems: list[str] = []
+    for entry_id, text, tokens in index.phrasing_tokens():
+        if entry_id == OUT_OF_SCOPE:
+            examples.append((text, frozenset(tokens)))
+            continue
+        owners.setdefault(frozenset(tokens), entry_id)
+        if not tokens and (entry_id, text) in questions:
+            problems.append(
+                f"{path}: entry '{entry_id}': phrasing \"{_shorten(text)}\" has only stop "
+                "words, so it can never match"
+            )
+    for text, tokens in examples:
         owner = owners.get(tokens) if tokens else None
         if owner:
             problems.append(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -111,6 +111,7 @@ class Index:
         self.entry_ids = tuple(entry_ids)
         self._declining = self.entry_ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in entry_ids else -1
         self._texts = tuple(text for _, text, _ in phrasings)
+        self._tokens = tuple(tokens for _, _, tokens in phrasings)
         self._entry_of = np.array([e for e, _, _ in phrasings], dtype=np.int64)
         self._starts = np.flatnonzero(np.r_[True, np.diff(self._entry_of) != 0])
         vocab: dict[str, int] = {}
@@ -166,6 +167,11 @@ class Index:
             extra = (normaliser.tokens(a) for a in answers)
             bags.append(frozenset(t for *_, tokens in tokenised for t in tokens).union(*extra))
         return cls(normaliser, ids, rows, bags)
+
+    def phrasing_tokens(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """Each indexed text (out-of-scope examples included) with its entry id and tokens."""
+        for entry, text, tokens in zip(self._entry_of, self._texts, self._tokens, strict=True):
+            yield self.entry_ids[int(entry)], text, tokens
 
     @property
     def vocabulary_size(self) -> int:
@@ -355,7 +361,7 @@ class Index:
         """Whether phrasing `row` covers at least as much of the question (by weight) as
         phrasing `rival`: "how do coal mines work" does not explain "how much coal did
         Stakhanov mine" as well as "how much coal did Stakhanov mine in one shift" does."""
-        words = [set(self.normaliser.tokens(self._texts[r])) for r in (row, rival)]
+        words = [set(self._tokens[r]) for r in (row, rival)]
         covered = [0.0, 0.0]
         for token in set(tokens):
             aliases = [a for a in self.aliases(token) if a[0] >= 0]
