@@ -291,12 +291,12 @@ class Index:
             per_entry[hit] = 100.0
         return per_entry, per_row, hit
 
-    def _scored(self, question: str) -> tuple[np.ndarray, np.ndarray, int, str]:
+    def _scored(self, question: str) -> tuple[np.ndarray, np.ndarray, int, tuple[str, ...]]:
         """Entry and phrasing scores of a question, each clause of it also scored alone."""
         question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
-            return np.zeros(0), np.zeros(0), -1, " ".join(tokens)
+            return np.zeros(0), np.zeros(0), -1, tokens
         per_entry, per_row, hit = self._entry_scores(tokens)
         for clause in _clauses(question):
             clause_tokens = self.normaliser.tokens(clause)
@@ -306,7 +306,7 @@ class Index:
                 per_row = np.maximum(per_row, clause_rows)
         if self._declining >= 0:
             per_entry[self._declining] = -1.0
-        return per_entry, per_row, hit, " ".join(tokens)
+        return per_entry, per_row, hit, tokens
 
     def _best_row(self, per_row: np.ndarray, slot: int) -> int:
         start = self._starts[slot]
@@ -327,8 +327,8 @@ class Index:
 
     def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
         """The best entries for a question, best first, and its normalised form."""
-        per_entry, per_row, _, normalised = self._scored(question)
-        return self._candidates(per_entry, per_row, limit), normalised
+        per_entry, per_row, _, tokens = self._scored(question)
+        return self._candidates(per_entry, per_row, limit), " ".join(tokens)
 
     def _closest_example(
         self,
@@ -383,10 +383,11 @@ class Index:
         limits = thresholds or Thresholds()
         if is_small_talk(question):
             return Match("no_match", (), self.normaliser.normalise(question), small_talk=True)
-        per_entry, per_row, hit, normalised = self._scored(question)
+        per_entry, per_row, hit, tokens = self._scored(question)
+        normalised = " ".join(tokens)
         candidates = self._candidates(per_entry, per_row, 5)
-        best = self.entry_ids.index(candidates[0].entry_id) if candidates else None
-        example = self._closest_example(per_row, hit, best, limits, normalised.split())
+        best = int(np.argmax(per_entry)) if candidates else None
+        example = self._closest_example(per_row, hit, best, limits, tokens)
         if example is not None:
             return Match("no_match", candidates, normalised, out_of_scope=example)
         if not candidates or candidates[0].score < limits.clarify:

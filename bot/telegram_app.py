@@ -119,22 +119,19 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
     language = reply.language
     if reply.entry is not None:
         await send_entry(message, kb, reply.entry, language)
-    elif reply.status == "clarify":
-        suggested = [entry for entry, _ in reply.suggestions]
-        await message.reply_text(
-            replies.escape(replies.message("clarify", language)),
-            parse_mode=ParseMode.HTML,
-            reply_markup=entry_keyboard(suggested, language),
-        )
-    elif reply.match.small_talk:
-        await message.reply_text(replies.message("greeting", language))
     elif reply.suggestions:
-        text = f"{replies.message('no_match', language)}\n{replies.message('closest', language)}"
+        text = (
+            replies.message("clarify", language)
+            if reply.status == "clarify"
+            else f"{replies.message('no_match', language)}\n{replies.message('closest', language)}"
+        )
         await message.reply_text(
             replies.escape(text),
             parse_mode=ParseMode.HTML,
             reply_markup=entry_keyboard([entry for entry, _ in reply.suggestions], language),
         )
+    elif reply.match.small_talk:
+        await message.reply_text(replies.message("greeting", language))
     else:
         text = (
             f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"
