@@ -7,7 +7,9 @@ where known, the line. Nothing here touches the network or Telegram.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +33,8 @@ from bot.matching import OUT_OF_SCOPE, Index
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 200_000
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
@@ -63,7 +67,7 @@ class Source(_Model):
     author: Text | None = None
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
     published: Text
-    text: Text = Field(description="Path of the archived plain text, relative to the YAML file.")
+    text: Text = Field(description="The archived plain text: a file in sources/ beside the YAML file.")
 
     @field_validator("published", mode="before")
     @classmethod
@@ -336,13 +340,47 @@ def _read_sources(model: KnowledgeFile, path: Path) -> tuple[dict[str, str], lis
         if source.id in texts:
             problems.append(f"{path}: source '{source.id}': duplicate source id")
             continue
-        text_path = (path.parent / source.text).resolve()
         try:
-            texts[source.id] = quote_form(text_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
-            problems.append(f"{path}: source '{source.id}': text file {text_path} {reason}")
+            texts[source.id] = quote_form(read_source_text(path, source.text))
+        except SourceTextError as exc:
+            problems.append(f"{path}: source '{source.id}': text '{source.text}' {exc}")
     return texts, problems
+
+
+class SourceTextError(Exception):
+    """A source's archived text that may not or cannot be read."""
+
+
+def read_source_text(knowledge_path: Path, name: str) -> str:
+    """The archived text `name`, which must be a regular file inside the knowledge folder's
+    `sources/`, at most MAX_SOURCE_BYTES.
+
+    The confinement is checked on the resolved path before anything is opened, so a file
+    outside `sources/` is refused the same way whether or not it exists (no oracle), and a
+    FIFO or device is never opened for reading.
+    """
+    folder = (knowledge_path.parent / SOURCES_DIR).resolve()
+    target = (knowledge_path.parent / name).resolve()
+    if Path(name).is_absolute() or not target.is_relative_to(folder) or target == folder:
+        raise SourceTextError(f"must be a file inside {SOURCES_DIR}/ beside the knowledge file")
+    try:
+        if not stat.S_ISREG(target.stat().st_mode):
+            raise SourceTextError("is not a regular file")
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SourceTextError("is not a regular file")
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except FileNotFoundError:
+        raise SourceTextError("not found") from None
+    except OSError:
+        raise SourceTextError("cannot be read") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceTextError(f"is larger than {MAX_SOURCE_BYTES // 1024 // 1024} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceTextError("is not valid UTF-8") from None
 
 
 def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locator) -> list[str]:

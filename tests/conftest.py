@@ -24,7 +24,7 @@ sources:
     publisher: "Test Press"
     url: "https://example.org/article"
     published: "2010"
-    text: "source.txt"
+    text: "sources/source.txt"
 synonyms:
   stakhanov: [stahanov, стаханов]
 entries:
@@ -59,7 +59,8 @@ def write_knowledge(tmp_path: Path) -> Callable[..., Path]:
     """Write a knowledge file (the small valid one by default) beside its source text."""
 
     def write(text: str = SMALL_YAML, name: str = "faq.yaml", source: str = SOURCE_TEXT) -> Path:
-        (tmp_path / "source.txt").write_text(source, encoding="utf-8")
+        (tmp_path / "sources").mkdir(exist_ok=True)
+        (tmp_path / "sources" / "source.txt").write_text(source, encoding="utf-8")
         path = tmp_path / name
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path

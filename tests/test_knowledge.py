@@ -109,7 +109,7 @@ def test_typographic_quote_matches_source(write_knowledge):
 
 
 def test_missing_source_text_is_refused(write_knowledge):
-    text = SMALL_YAML.replace('text: "source.txt"', 'text: "missing.txt"')
+    text = SMALL_YAML.replace('text: "sources/source.txt"', 'text: "sources/missing.txt"')
     (problem,) = problems_of(write_knowledge(text))
     assert "source 'src'" in problem and "missing.txt" in problem
 
