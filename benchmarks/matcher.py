@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.evaluation import load_set
 from bot.knowledge import Entry, default_path, load
-from bot.matching import Index
+from bot.matching import LexicalIndex as Index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1935

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__, replies
-from bot.knowledge import KnowledgeError, LiveKnowledge, default_path, load
+from bot.knowledge import (
+    EMBEDDINGS_NAME,
+    KnowledgeError,
+    LiveKnowledge,
+    default_path,
+    load,
+    shipped_embeddings,
+)
 from bot.language import SUPPORTED
+from bot.matching import Embedder
 from bot.settings import Settings, SettingsError, from_env, load_dotenv_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -32,9 +40,27 @@ def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
     return Path(chosen) if chosen else default_path()
 
 
+def make_embedder(settings: Settings) -> Embedder | None:
+    """The semantic signal's encoder and cache, or None when it is off or not installed."""
+    from bot.matching.embeddings import EmbeddingCache
+    from bot.matching.semantic import load_encoder
+
+    encoder = load_encoder(settings.semantic_matching)
+    if encoder is None:
+        return None
+    cache = EmbeddingCache(settings.cache_dir / EMBEDDINGS_NAME, shipped=shipped_embeddings())
+    return Embedder(encoder, cache, progress=report_progress)
+
+
+def report_progress(done: int, total: int) -> None:
+    """A long first build shows how far it got, on standard error."""
+    end = "\n" if done >= total else ""
+    print(f"\rembedding {total} new phrasings: {done}/{total}", end=end, file=sys.stderr)
+
+
 def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
     try:
-        return LiveKnowledge(knowledge_path(args, settings))
+        return LiveKnowledge(knowledge_path(args, settings), make_embedder(settings))
     except KnowledgeError as exc:
         raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
 

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from bot import replies
 from bot.knowledge import KnowledgeError, LiveKnowledge
-from bot.matching import Thresholds
+from bot.matching import Candidate, Thresholds
 
 HELP = """Type a question and press Enter. Commands:
   :topics   list what I can answer
@@ -116,13 +116,21 @@ def debug_lines(reply: replies.Reply) -> str:
     ]
     if best:
         lines.append(f"[debug] matched phrasing: {best.phrasing}")
+        lines.append(f"[debug] signals: {signals(best)}")
     if reply.match.out_of_scope:
         lines.append(
             f"[debug] declined: closest to out-of-scope example {reply.match.out_of_scope!r}"
         )
-    runners = ", ".join(f"{c.entry_id} {c.score:.1f}" for c in reply.match.candidates[1:4])
+    runners = "; ".join(
+        f"{c.entry_id} {c.score:.1f} ({signals(c)})" for c in reply.match.candidates[1:4]
+    )
     lines.append(f"[debug] runners-up: {runners or '-'}")
     return "\n".join(lines)
+
+
+def signals(candidate: Candidate) -> str:
+    semantic = "off" if candidate.semantic is None else f"cosine {candidate.semantic:.3f}"
+    return f"lexical {candidate.lexical:.1f}, semantic {semantic}"
 
 
 def run(console: Console, stdin: TextIO, interactive: bool) -> int:

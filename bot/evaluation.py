@@ -62,6 +62,8 @@ class Tally:
     clarify: int = 0
     out_scope: int = 0
     false_answers: int = 0
+    declined_by_example: int = 0
+    """In-scope questions declined because an out-of-scope example read closer."""
     misses: list[Miss] = field(default_factory=list)
 
     @property
@@ -83,6 +85,7 @@ class Tally:
             "clarify_rate": round(self.clarify_rate, 4),
             "out_of_scope": self.out_scope,
             "false_answer_rate": round(self.false_answer_rate, 4),
+            "declined_by_example": self.declined_by_example,
         }
 
 
@@ -120,11 +123,15 @@ class Report:
         }
 
     def text(self) -> str:
-        rows = [f"{'':8} {'top-1':>7} {'clarify':>8} {'false ans':>10} {'in':>5} {'out':>5}"]
+        rows = [
+            f"{'':8} {'top-1':>7} {'clarify':>8} {'false ans':>10} {'in':>5} {'out':>5} "
+            f"{'declined by example':>20}"
+        ]
         for name, tally in [*sorted(self.by_language.items()), ("overall", self.overall)]:
             rows.append(
                 f"{name:8} {tally.top1:7.1%} {tally.clarify_rate:8.1%} "
-                f"{tally.false_answer_rate:10.1%} {tally.in_scope:5} {tally.out_scope:5}"
+                f"{tally.false_answer_rate:10.1%} {tally.in_scope:5} {tally.out_scope:5} "
+                f"{tally.declined_by_example:20}"
             )
         target = (
             f"targets: top-1 >= {self.targets.min_top1_accuracy:.0%}, "
@@ -164,6 +171,8 @@ def evaluate(
         got = match.best.entry_id if match.best and match.status != "no_match" else None
         for tally in (by_language.setdefault(case.lang, Tally()), overall):
             _count(tally, case, match.status, got, match.score)
+            if case.expect is not None and match.out_of_scope is not None:
+                tally.declined_by_example += 1
     return Report(targets, by_language, overall)
 
 

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from bot.language import DEFAULT
-from bot.matching import OUT_OF_SCOPE, Index
+from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
@@ -36,6 +36,7 @@ MAX_NODES = 200_000
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
+EMBEDDINGS_NAME = "embeddings.sqlite3"
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -133,7 +134,7 @@ class KnowledgeBase:
     by_id: Mapping[str, Entry]
     synonyms: Mapping[str, tuple[str, ...]]
     out_of_scope: tuple[str, ...]
-    index: Index = field(repr=False)
+    index: Matcher = field(repr=False)
 
     @property
     def phrasing_count(self) -> int:
@@ -156,11 +157,19 @@ def default_path() -> Path:
     return here.parent / "knowledge" / "faq.yaml"
 
 
-def load(path: str | Path) -> KnowledgeBase:
-    """Read, parse and fully validate a knowledge file; raise KnowledgeError on any problem."""
+def shipped_embeddings() -> Path:
+    """The embedding cache shipped beside the shipped knowledge file (may be absent)."""
+    return default_path().parent / EMBEDDINGS_NAME
+
+
+def load(path: str | Path, embedder: Embedder | None = None) -> KnowledgeBase:
+    """Read, parse and fully validate a knowledge file; raise KnowledgeError on any problem.
+
+    With an embedder, the matching index has the semantic signal too; without, it is lexical.
+    """
     path = Path(path)
     data = read_bytes(path)
-    return parse(data, path)
+    return parse(data, path, embedder)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -179,7 +188,7 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def parse(data: bytes, path: Path) -> KnowledgeBase:
+def parse(data: bytes, path: Path, embedder: Embedder | None = None) -> KnowledgeBase:
     """Validate the bytes of a knowledge file that lives (or will live) at `path`."""
     if len(data) > MAX_FILE_BYTES:
         raise KnowledgeError([f"{path}: file is larger than 1 MiB"])
@@ -193,15 +202,18 @@ def parse(data: bytes, path: Path) -> KnowledgeBase:
     problems += _check_references(model, texts, where)
     if problems:
         raise KnowledgeError(problems)
-    kb = _build(model, path)
-    problems = _check_phrasings(model, kb.index, path)
+    synonyms = MappingProxyType(dict(model.synonyms))
+    lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope)
+    problems = _check_phrasings(model, lexical, path)
     if problems:
         raise KnowledgeError(problems)
-    return kb
+    semantic = embedder.index(lexical.texts) if embedder else None
+    return _build(model, path, synonyms, Matcher(lexical, semantic))
 
 
-def _build(model: KnowledgeFile, path: Path) -> KnowledgeBase:
-    synonyms = MappingProxyType(dict(model.synonyms))
+def _build(
+    model: KnowledgeFile, path: Path, synonyms: Mapping[str, tuple[str, ...]], index: Matcher
+) -> KnowledgeBase:
     return KnowledgeBase(
         path=path,
         sources=MappingProxyType({s.id: s for s in model.sources}),
@@ -209,7 +221,7 @@ def _build(model: KnowledgeFile, path: Path) -> KnowledgeBase:
         by_id=MappingProxyType({e.id: e for e in model.entries}),
         synonyms=synonyms,
         out_of_scope=model.out_of_scope,
-        index=Index.build(model.entries, synonyms, model.out_of_scope),
+        index=index,
     )
 
 
@@ -413,7 +425,7 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
     return problems
 
 
-def _check_phrasings(model: KnowledgeFile, index: Index, path: Path) -> list[str]:
+def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> list[str]:
     """Every question must keep a content word, and an out-of-scope example must not read
     the same as some entry's phrasing (checked on the index's own tokens)."""
     questions = {(e.id, q) for e in model.entries for qs in e.questions.values() for q in qs}
@@ -489,13 +501,18 @@ class Changes:
 class LiveKnowledge:
     """The knowledge base being served; a reload swaps it whole, or changes nothing."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, embedder: Embedder | None = None) -> None:
         self.path = Path(path)
-        self.kb: KnowledgeBase = load(self.path)
+        self.embedder = embedder
+        self.kb: KnowledgeBase = load(self.path, embedder)
+
+    def parse(self, data: bytes) -> KnowledgeBase:
+        """Validate new contents for this knowledge file, indexed the way it is served."""
+        return parse(data, self.path, self.embedder)
 
     def reload(self) -> Changes:
         """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""
-        return self.install(load(self.path))
+        return self.install(load(self.path, self.embedder))
 
     def install(self, new: KnowledgeBase) -> Changes:
         """Serve an already validated knowledge base from now on."""

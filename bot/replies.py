@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase
-from bot.matching import Match, Status, Thresholds
+from bot.matching import Candidate, Match, Status, Thresholds
 
 TELEGRAM_LIMIT = 4096
 
@@ -188,6 +188,7 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
         "language": reply.language,
         "entry_id": entry.id if entry else None,
         "score": reply.score,
+        "signals": _signals_json(reply.match.best),
         "answer": entry.text("answer", reply.language) if entry else None,
         "sources": [_source_json(kb, c) for c in entry.citations] if entry else [],
         "suggestions": [
@@ -195,6 +196,14 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
             for e, score in reply.suggestions
         ],
     }
+
+
+def _signals_json(best: Candidate | None) -> dict[str, float | None]:
+    """The two signals behind the best entry's score: lexical 0-100, semantic a cosine
+    (null when the semantic signal is off or was not needed)."""
+    if best is None:
+        return {"lexical": None, "semantic": None}
+    return {"lexical": best.lexical, "semantic": best.semantic}
 
 
 def _source_json(kb: KnowledgeBase, citation: Citation) -> dict[str, str]:

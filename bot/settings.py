@@ -29,6 +29,8 @@ class Settings:
     log_level: str = "INFO"
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_messages_per_second: int = 30
+    semantic_matching: bool = True
+    cache_dir: Path = field(default_factory=lambda: default_cache_dir({}))
 
     @property
     def bot_api_url(self) -> str:
@@ -91,7 +93,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"MAX_MESSAGES_PER_SECOND must be a whole number (0: no limit), not {rate!r}"
         )
+    semantic = (get("SEMANTIC_MATCHING") or "on").lower()
+    if semantic not in ("on", "off"):
+        raise SettingsError(f"SEMANTIC_MATCHING must be on or off, not {semantic!r}")
+    cache = get("CACHE_DIR")
     return Settings(
+        semantic_matching=semantic == "on",
+        cache_dir=Path(cache).expanduser() if cache else default_cache_dir(env),
         max_messages_per_second=int(rate),
         token=get("TELEGRAM_BOT_TOKEN"),
         admin_ids=_admin_ids(get("ADMIN_USER_IDS")),
@@ -101,6 +109,12 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         thresholds=thresholds,
     )
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """`$XDG_CACHE_HOME/stakhanov-bot`, else `~/.cache/stakhanov-bot`."""
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "stakhanov-bot"
 
 
 def _number(raw: str | None, default: float, name: str) -> float:

@@ -42,7 +42,7 @@ from telegram.ext import (
 
 from bot import language as lang
 from bot import replies
-from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge, parse
+from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge
 from bot.settings import Settings
 from bot.store import LOG_NAME, QuestionLog, replace_file
 
@@ -353,7 +353,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     live = svc.live
     try:
-        kb = await asyncio.to_thread(parse, data, live.path)
+        kb = await asyncio.to_thread(live.parse, data)
     except KnowledgeError as exc:
         text = f"That file has problems; nothing changed.\n{problems_text(exc)}"
         await message.reply_text(text, parse_mode=ParseMode.HTML)

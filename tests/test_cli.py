@@ -18,6 +18,7 @@ JSON_FIELDS = {
     "question",
     "status",
     "language",
+    "signals",
     "entry_id",
     "score",
     "answer",

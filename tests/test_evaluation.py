@@ -15,21 +15,25 @@ from bot.matching import Thresholds
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "eval"
 # Measured floors (a ratchet): raise them when quality improves, never lower them silently.
+# Top-1 overall (each language may sit 5 points lower) and the most false answers overall,
+# measured with the fused matcher; each language may reach MAX_FALSE_ANSWERS_PER_LANGUAGE.
 FLOORS = {
-    "questions.yaml": 0.96,
-    "holdout.yaml": 0.95,
-    "holdout2.yaml": 0.97,
-    "holdout3.yaml": 0.92,
-    "holdout4.yaml": 0.95,
-    "holdout5.yaml": 0.95,
-    "holdout6.yaml": 0.94,
-    "holdout7.yaml": 0.93,
-    "holdout8.yaml": 0.92,
-    "holdout9.yaml": 0.94,
+    "questions.yaml": (0.98, 0.01),
+    "holdout.yaml": (0.97, 0.01),
+    "holdout2.yaml": (0.98, 0.02),
+    "holdout3.yaml": (0.94, 0.01),
+    "holdout4.yaml": (0.95, 0.03),
+    "holdout5.yaml": (0.96, 0.02),
+    "holdout6.yaml": (0.95, 0.03),
+    "holdout7.yaml": (0.95, 0.03),
+    "holdout8.yaml": (0.93, 0.07),
+    "holdout9.yaml": (0.95, 0.05),
+    "realstyle1.yaml": (0.81, 0.08),  # English 76.7 %
+    "realstyle2.yaml": (0.85, 0.09),
 }
-MEETS_TARGETS = {"questions.yaml", "holdout.yaml", "holdout2.yaml"}
-# False answers, measured: at most 6.7 % of a set (holdout8), 3 of 20 in one language.
-MAX_FALSE_ANSWERS = 0.07
+# holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
+# jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
+MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_ANSWERS_PER_LANGUAGE = 0.15
 
 
@@ -44,11 +48,13 @@ def test_eval_reports_every_language_and_holds_the_floor(name):
     report = json.loads(result.stdout)
     assert result.returncode == (0 if report["passed"] else 1)
     assert set(report["languages"]) == {"en", "ru", "uk"}
+    top1, false_answers = FLOORS[name]
     for figures in [report["overall"], *report["languages"].values()]:
-        assert figures["top1_accuracy"] >= FLOORS[name] - 0.05
+        assert figures["top1_accuracy"] >= top1 - 0.05
         assert figures["false_answer_rate"] <= MAX_FALSE_ANSWERS_PER_LANGUAGE
-    assert report["overall"]["top1_accuracy"] >= FLOORS[name]
-    assert report["overall"]["false_answer_rate"] <= MAX_FALSE_ANSWERS
+    assert report["overall"]["top1_accuracy"] >= top1
+    assert report["overall"]["false_answer_rate"] <= false_answers
+    assert report["overall"]["declined_by_example"] == 0
     assert report["passed"] or name not in MEETS_TARGETS
 
 

@@ -169,7 +169,7 @@ def test_questions_about_the_bot_get_the_greeting(kb, question):
 
 
 def test_transliterated_words_are_read_through_the_synonyms(kb):
-    assert kb.index.normaliser.tokens("угля") == ("coal",)
+    assert kb.index.lexical.normaliser.tokens("угля") == ("coal",)
     match = kb.index.match("skolko uglya dobyl stahanov")
     assert (match.status, match.best.entry_id) == ("answered", "record-1935")
 

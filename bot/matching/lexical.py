@@ -1,4 +1,4 @@
-"""Matching questions to entries: a weighted, typo-tolerant token overlap scored 0-100.
+"""The lexical signal: a weighted, typo-tolerant token overlap of question and phrasings, 0-100.
 
 Built once per knowledge load: every phrasing (questions in every language, titles,
 keywords) becomes a set of content tokens; each token gets an IDF weight (rare words
@@ -14,7 +14,7 @@ whole vocabulary (phrasings, keywords, answers) covers. A question whose content
 exactly those of one entry's phrasing scores 100 for that entry. A message of several
 sentences or clauses also scores each one alone, and an entry keeps its best score, so
 context around a question ("my teacher mentioned him, who was he?") does not drown it.
-Matching never touches the disk.
+Scoring never touches the disk; what to do with the scores is `decision`'s business.
 """
 
 from __future__ import annotations
@@ -23,82 +23,51 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.normalise import STOP_WORDS, Normaliser, is_small_talk, stem, to_cyrillic
+from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
 
-Status = Literal["answered", "clarify", "no_match"]
 OUT_OF_SCOPE = "(out of scope)"
 """The id of the pseudo-entry made of the knowledge file's out-of-scope examples."""
 
-MAX_QUESTION_CHARS = 2000
-QUESTION_WEIGHT = 0.5
-UNKNOWN_WEIGHT = 1.0
-ENTRY_WEIGHT = 0.7
-VAGUENESS_PRIOR = 1.0
-FUZZY_CUTOFF = 78.0
-FUZZY_MIN_LENGTH = 4
-SHORT_WORD = 5
-STOP_WORD_CUTOFF = 85.0
-_ALIAS_CACHE_SIZE = 4096
-MAX_CLAUSES = 8
-OUT_OF_SCOPE_LEAD = 10.0
+MAX_QUESTION_CHARS = 2000  # twice the longest question a chat accepts; bounds the work per message
+QUESTION_WEIGHT = 0.5  # a phrasing's score: question explained and phrasing covered count equally
+UNKNOWN_WEIGHT = 1.0  # an unknown word weighs as much as a word found in a single entry
+ENTRY_WEIGHT = 0.7  # an entry's score: 70 % whole-vocabulary coverage, 30 % best phrasing
+VAGUENESS_PRIOR = 1.0  # so "how Stakhanov" (only common words) cannot score high
+FUZZY_CUTOFF = 78.0  # rapidfuzz ratio from which "stakanov" reads as "stakhanov"; lower took "paid" for "pad"
+FUZZY_MIN_LENGTH = 4  # words shorter than this are too ambiguous to correct
+SHORT_WORD = 5  # up to this length, OSA edit distance replaces ratio (a swap counts once)
+STOP_WORD_CUTOFF = 85.0  # a misspelt stop word ("mutch") must be this close to be dropped
+_ALIAS_CACHE_SIZE = 4096  # typo lookups remembered per index; bounds memory under hostile input
+MAX_CLAUSES = 8  # clauses scored alone per message; bounds the work of a long message
 _CLAUSE_BREAK = re.compile(r"(?<=[.?!;:,])\s+|\n+|\s[—–-]\s")
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Scores (0-100) at which a question is answered or a clarification offered."""
+class LexicalScores:
+    """The lexical signal of one question."""
 
-    answer: float = 70.0
-    clarify: float = 50.0
-    margin: float = 2.0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.clarify <= self.answer <= 100:
-            raise ValueError("thresholds need 0 <= clarify <= answer <= 100")
-        if self.margin < 0:
-            raise ValueError("the margin must not be negative")
+    per_entry: np.ndarray
+    """Per entry slot, 0-100 (-1 for the out-of-scope pseudo-entry)."""
+    per_row: np.ndarray
+    """Per indexed text, 0-100: phrasing against question."""
+    exact: int
+    """The entry slot one of whose phrasings has exactly the question's tokens, else -1."""
+    tokens: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    entry_id: str
-    score: float
-    phrasing: str
-
-
-@dataclass(frozen=True)
-class Match:
-    """The outcome for one question: its status and ranked candidates (best first)."""
-
-    status: Status
-    candidates: tuple[Candidate, ...]
-    normalised: str
-    small_talk: bool = False
-    out_of_scope: str | None = None
-    """The out-of-scope example that made the matcher decline, if one did."""
-
-    @property
-    def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
-
-    @property
-    def score(self) -> float:
-        return self.candidates[0].score if self.candidates else 0.0
-
-
-class Index:
-    """The precomputed matching index of one knowledge base; immutable after build."""
+class LexicalIndex:
+    """The precomputed lexical index of one knowledge base; immutable after build."""
 
     def __init__(
         self,
@@ -109,7 +78,7 @@ class Index:
     ) -> None:
         self.normaliser = normaliser
         self.entry_ids = tuple(entry_ids)
-        self._declining = self.entry_ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in entry_ids else -1
+        self.declining = self.entry_ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in entry_ids else -1
         self._texts = tuple(text for _, text, _ in phrasings)
         self._tokens = tuple(tokens for _, _, tokens in phrasings)
         self._entry_of = np.array([e for e, _, _ in phrasings], dtype=np.int64)
@@ -128,9 +97,9 @@ class Index:
         self._spelling_ids = list(spellings.values())
         self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
         self._entries_with = _postings(vocab, bags)
-        n = max(len(self.entry_ids) - (self._declining >= 0), 1)
+        n = max(len(self.entry_ids) - (self.declining >= 0), 1)
         self._idf = np.array(
-            [math.log(1 + n / max(len(e) - (self._declining in e), 1)) for e in self._entries_with]
+            [math.log(1 + n / max(len(e) - (self.declining in e), 1)) for e in self._entries_with]
         )
         self._unknown = UNKNOWN_WEIGHT * math.log(1 + n)
         totals = [sum(self._idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
@@ -148,7 +117,7 @@ class Index:
         entries: Iterable[Entry],
         synonyms: Mapping[str, Iterable[str]],
         out_of_scope: Iterable[str] = (),
-    ) -> Index:
+    ) -> LexicalIndex:
         """Index the entries, plus the out-of-scope examples as one more, declining, entry."""
         normaliser = Normaliser(synonyms)
         ids: list[str] = []
@@ -291,12 +260,14 @@ class Index:
             per_entry[hit] = 100.0
         return per_entry, per_row, hit
 
-    def _scored(self, question: str) -> tuple[np.ndarray, np.ndarray, int, tuple[str, ...]]:
+    def score(self, question: str) -> LexicalScores:
         """Entry and phrasing scores of a question, each clause of it also scored alone."""
         question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
-            return np.zeros(0), np.zeros(0), -1, tokens
+            return LexicalScores(
+                np.zeros(len(self.entry_ids)), np.zeros(len(self._texts)), -1, tokens
+            )
         per_entry, per_row, hit = self._entry_scores(tokens)
         for clause in _clauses(question):
             clause_tokens = self.normaliser.tokens(clause)
@@ -304,60 +275,32 @@ class Index:
                 clause_entries, clause_rows, _ = self._entry_scores(clause_tokens, exact=False)
                 per_entry = np.maximum(per_entry, clause_entries)
                 per_row = np.maximum(per_row, clause_rows)
-        if self._declining >= 0:
-            per_entry[self._declining] = -1.0
-        return per_entry, per_row, hit, tokens
+        if self.declining >= 0:
+            per_entry[self.declining] = -1.0
+        return LexicalScores(per_entry, per_row, hit, tokens)
 
-    def _best_row(self, per_row: np.ndarray, slot: int) -> int:
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Every indexed text, in row order (out-of-scope examples last)."""
+        return self._texts
+
+    @property
+    def row_entries(self) -> np.ndarray:
+        """Per row, the slot of the entry it belongs to."""
+        return self._entry_of
+
+    @property
+    def row_starts(self) -> np.ndarray:
+        """The first row of each entry slot, for `np.maximum.reduceat`."""
+        return self._starts
+
+    def best_row(self, per_row: np.ndarray, slot: int) -> int:
+        """The row of entry `slot` that scores highest in `per_row`."""
         start = self._starts[slot]
         end = self._starts[slot + 1] if slot + 1 < len(self._starts) else len(per_row)
         return int(start + np.argmax(per_row[start:end]))
 
-    def _candidates(self, per_entry: np.ndarray, per_row: np.ndarray, limit: int):
-        candidates: list[Candidate] = []
-        for slot in np.argsort(-per_entry, kind="stable")[:limit]:
-            score = float(per_entry[slot])
-            if score <= 0:
-                break
-            row = self._best_row(per_row, int(slot))
-            candidates.append(
-                Candidate(self.entry_ids[int(slot)], round(score, 1), self._texts[row])
-            )
-        return tuple(candidates)
-
-    def search(self, question: str, limit: int = 5) -> tuple[tuple[Candidate, ...], str]:
-        """The best entries for a question, best first, and its normalised form."""
-        per_entry, per_row, _, tokens = self._scored(question)
-        return self._candidates(per_entry, per_row, limit), " ".join(tokens)
-
-    def _closest_example(
-        self,
-        per_row: np.ndarray,
-        hit: int,
-        best: int | None,
-        limits: Thresholds,
-        tokens: Sequence[str],
-    ) -> str | None:
-        """The out-of-scope example that rivals the best entry's closest phrasing, if any:
-        within OUT_OF_SCOPE_LEAD of its score and explaining as much of the question.
-
-        Phrasing against phrasing: an entry's whole vocabulary covers many detail
-        questions it cannot answer ("which hospital did he die in?"), an example does not.
-        """
-        if self._declining < 0 or len(per_row) == 0:
-            return None
-        row = self._best_row(per_row, self._declining)
-        if hit == self._declining:
-            return self._texts[row]
-        if hit >= 0 or per_row[row] < limits.clarify:
-            return None
-        if best is None:
-            return self._texts[row]
-        rival = self._best_row(per_row, best)
-        close = per_row[row] >= per_row[rival] - OUT_OF_SCOPE_LEAD
-        return self._texts[row] if close and self._explains_as_much(row, rival, tokens) else None
-
-    def _explains_as_much(self, row: int, rival: int, tokens: Sequence[str]) -> bool:
+    def explains_as_much(self, row: int, rival: int, tokens: Sequence[str]) -> bool:
         """Whether phrasing `row` covers at least as much of the question (by weight) as
         phrasing `rival`: "how do coal mines work" does not explain "how much coal did
         Stakhanov mine" as well as "how much coal did Stakhanov mine in one shift" does."""
@@ -369,35 +312,6 @@ class Index:
                 if any(self._vocab_words[vid] in have for vid, _ in aliases):
                     covered[side] += max(self._idf[vid] for vid, _ in aliases)
         return covered[0] >= covered[1]
-
-    def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
-        """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
-
-        A question whose closest phrasing is one of the knowledge file's out-of-scope
-        examples (or within OUT_OF_SCOPE_LEAD of it) is declined: "what is Komsomolskaya
-        Pravda?" is not answered with what Komsomolskaya Pravda wrote.
-
-        Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
-        the front end can greet instead of apologising.
-        """
-        limits = thresholds or Thresholds()
-        if is_small_talk(question):
-            return Match("no_match", (), self.normaliser.normalise(question), small_talk=True)
-        per_entry, per_row, hit, tokens = self._scored(question)
-        normalised = " ".join(tokens)
-        candidates = self._candidates(per_entry, per_row, 5)
-        best = int(np.argmax(per_entry)) if candidates else None
-        example = self._closest_example(per_row, hit, best, limits, tokens)
-        if example is not None:
-            return Match("no_match", candidates, normalised, out_of_scope=example)
-        if not candidates or candidates[0].score < limits.clarify:
-            return Match("no_match", candidates, normalised)
-        top = candidates[0].score
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        if top >= limits.answer and top - runner_up >= limits.margin:
-            return Match("answered", candidates, normalised)
-        suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]
-        return Match("clarify", suggestions + candidates[len(suggestions) :], normalised)
 
 
 def _clauses(question: str) -> list[str]:

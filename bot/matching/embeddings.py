@@ -1,0 +1,140 @@
+"""Phrasing embeddings on disk, keyed by model and text, so a load embeds only what changed.
+
+Two layers are read: the user's cache (SQLite, written as texts are embedded) and the
+read-only cache shipped with the package for the shipped knowledge file, so the first run
+after install embeds nothing. A cache that cannot be opened or written is not an error:
+embeddings are then only kept in memory, and that is logged once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+STORED_DTYPE = np.float16  # halves the file; cosines move by < 0.001, far below any threshold
+BATCH = 64  # texts embedded per call: large enough to amortise, small enough to report progress
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL,
+    key BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID
+"""
+
+Progress = Callable[[int, int], None]
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class EmbeddingCache:
+    """Vectors by (model, text): a writable SQLite file, over an optional read-only one."""
+
+    def __init__(self, path: Path | None, shipped: Path | None = None) -> None:
+        self.path = path
+        self._memory: dict[tuple[str, bytes], np.ndarray] = {}
+        self._shipped = _open_read_only(shipped) if shipped else None
+        self._db: sqlite3.Connection | None = None
+        self._warned = False
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=5, check_same_thread=False)
+                self._db.execute(_SCHEMA)
+                self._db.commit()
+            except (OSError, sqlite3.Error) as exc:
+                self._warn(exc)
+                self._db = None
+
+    def _warn(self, exc: Exception) -> None:
+        if not self._warned:
+            log.warning("embedding cache %s unavailable (%s): keeping embeddings in memory",
+                        self.path, exc)
+            self._warned = True
+
+    def get(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of those texts that have one."""
+        found: dict[str, np.ndarray] = {}
+        keys = {text_key(t): t for t in texts}
+        for key, text in keys.items():
+            if (model, key) in self._memory:
+                found[text] = self._memory[(model, key)]
+        for db in (self._db, self._shipped):
+            missing = [k for k, t in keys.items() if t not in found]
+            if db is None or not missing:
+                continue
+            try:
+                for key, blob in _select(db, model, missing):
+                    found[keys[key]] = np.frombuffer(blob, dtype=STORED_DTYPE).astype(np.float32)
+            except sqlite3.Error as exc:
+                self._warn(exc)
+        return found
+
+    def put(self, model: str, vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Store vectors; returns them as stored, so fresh and cached runs agree exactly."""
+        rows = [(model, text_key(t), v.astype(STORED_DTYPE).tobytes()) for t, v in vectors.items()]
+        stored = {}
+        for text, (_, key, blob) in zip(vectors, rows, strict=True):
+            stored[text] = np.frombuffer(blob, dtype=STORED_DTYPE).astype(np.float32)
+            self._memory[(model, key)] = stored[text]
+        if self._db is None:
+            return stored
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            self._warn(exc)
+        return stored
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection | None:
+    if not path.is_file():
+        return None
+    try:
+        return sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+    except sqlite3.Error:
+        return None
+
+
+def _select(db: sqlite3.Connection, model: str, keys: list[bytes]) -> Iterable[tuple[bytes, bytes]]:
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        yield from db.execute(
+            f"SELECT key, vector FROM embeddings WHERE model = ? AND key IN ({marks})",
+            (model, *chunk),
+        )
+
+
+def embed_all(
+    texts: Sequence[str],
+    model: str,
+    encode: Callable[[list[str]], np.ndarray],
+    cache: EmbeddingCache,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Unit vectors for `texts`, in order: from the cache, embedding only the missing ones."""
+    unique = list(dict.fromkeys(texts))
+    found = cache.get(model, unique)
+    missing = [t for t in unique if t not in found]
+    for start in range(0, len(missing), BATCH):
+        batch = missing[start : start + BATCH]
+        found.update(cache.put(model, dict(zip(batch, encode(batch), strict=True))))
+        if progress:
+            progress(min(start + BATCH, len(missing)), len(missing))
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    matrix = np.stack([found[t] for t in texts]).astype(np.float32)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
