@@ -45,7 +45,7 @@ def make_embedder(settings: Settings) -> Embedder | None:
     from bot.matching.embeddings import EmbeddingCache
     from bot.matching.semantic import load_encoder
 
-    encoder = load_encoder(settings.semantic_matching)
+    encoder = load_encoder(settings.semantic_matching, settings.cache_dir)
     if encoder is None:
         return None
     cache = EmbeddingCache(settings.cache_dir / EMBEDDINGS_NAME, shipped=shipped_embeddings())

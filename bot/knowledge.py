@@ -203,7 +203,8 @@ def parse(data: bytes, path: Path, embedder: Embedder | None = None) -> Knowledg
     if problems:
         raise KnowledgeError(problems)
     synonyms = MappingProxyType(dict(model.synonyms))
-    lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope)
+    cache = embedder.cache if embedder else None
+    lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope, cache)
     problems = _check_phrasings(model, lexical, path)
     if problems:
         raise KnowledgeError(problems)

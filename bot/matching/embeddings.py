@@ -9,8 +9,11 @@ embeddings are then only kept in memory, and that is logged once.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -27,8 +30,14 @@ CREATE TABLE IF NOT EXISTS embeddings (
     key BLOB NOT NULL,
     vector BLOB NOT NULL,
     PRIMARY KEY (model, key)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS corpora (
+    key BLOB PRIMARY KEY,
+    used REAL NOT NULL,
+    matrix BLOB NOT NULL
+)
 """
+KEPT_CORPORA = 8  # whole-corpus matrices and token lists kept: the live knowledge and recent edits
 
 Progress = Callable[[int, int], None]
 
@@ -50,8 +59,7 @@ class EmbeddingCache:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=5, check_same_thread=False)
-                self._db.execute(_SCHEMA)
-                self._db.commit()
+                self._db.executescript(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:
                 self._warn(exc)
                 self._db = None
@@ -97,6 +105,57 @@ class EmbeddingCache:
         return stored
 
 
+    def corpus(self, key: bytes) -> np.ndarray | list | None:
+        """What `store_corpus` stored for a whole corpus (a matrix, or a JSON list of
+        token lists): one read at start-up instead of thousands of lookups."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT matrix FROM corpora WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._warn(exc)
+            return None
+        if row is None:
+            return None
+        blob = row[0]
+        try:
+            if blob.startswith(b"\x93NUMPY"):
+                return np.load(io.BytesIO(blob), allow_pickle=False)
+            return json.loads(blob)
+        except ValueError:
+            return None
+
+    def store_corpus(self, key: bytes, value: np.ndarray | list) -> None:
+        if self._db is None:
+            return
+        if isinstance(value, np.ndarray):
+            buffer = io.BytesIO()
+            np.save(buffer, value.astype(STORED_DTYPE), allow_pickle=False)
+            blob = buffer.getvalue()
+        else:
+            blob = json.dumps(value, ensure_ascii=False).encode()
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO corpora VALUES (?, ?, ?)",
+                    (key, time.time(), blob),
+                )
+                self._db.execute(
+                    "DELETE FROM corpora WHERE key NOT IN "
+                    "(SELECT key FROM corpora ORDER BY used DESC LIMIT ?)",
+                    (KEPT_CORPORA,),
+                )
+        except sqlite3.Error as exc:
+            self._warn(exc)
+
+
+def corpus_key(model: str, texts: Sequence[str]) -> bytes:
+    digest = hashlib.sha256(model.encode())
+    for text in texts:
+        digest.update(b"\x1f" + text.encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
 def _open_read_only(path: Path) -> sqlite3.Connection | None:
     if not path.is_file():
         return None
@@ -126,6 +185,10 @@ def embed_all(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Unit vectors for `texts`, in order: from the cache, embedding only the missing ones."""
+    key = corpus_key(model, texts)
+    stored = cache.corpus(key)
+    if stored is not None and stored.shape[0] == len(texts):
+        return _unit(stored.astype(np.float32))
     unique = list(dict.fromkeys(texts))
     found = cache.get(model, unique)
     missing = [t for t in unique if t not in found]
@@ -137,4 +200,9 @@ def embed_all(
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     matrix = np.stack([found[t] for t in texts]).astype(np.float32)
+    cache.store_corpus(key, matrix)
+    return _unit(matrix)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)

@@ -19,16 +19,21 @@ Scoring never touches the disk; what to do with the scores is `decision`'s busin
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot import normalise
 from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic
 
 if TYPE_CHECKING:
@@ -117,24 +122,29 @@ class LexicalIndex:
         entries: Iterable[Entry],
         synonyms: Mapping[str, Iterable[str]],
         out_of_scope: Iterable[str] = (),
+        cache: TokenCache | None = None,
     ) -> LexicalIndex:
-        """Index the entries, plus the out-of-scope examples as one more, declining, entry."""
+        """Index the entries, plus the out-of-scope examples as one more, declining, entry.
+
+        With a cache, the tokens of the whole corpus are read back in one piece when
+        neither the texts, the synonyms nor the normalising code changed.
+        """
         normaliser = Normaliser(synonyms)
+        groups = [(e.id, tuple(dict.fromkeys(e.phrasings())), tuple(e.answer.values())) for e in entries]
+        examples = tuple(dict.fromkeys(out_of_scope))
+        if examples:
+            groups.append((OUT_OF_SCOPE, examples, ()))
+        texts = [t for _, phrasings, answers in groups for t in (*phrasings, *answers)]
+        tokens = _corpus_tokens(normaliser, synonyms, texts, cache)
         ids: list[str] = []
         rows: list[tuple[int, str, tuple[str, ...]]] = []
         bags: list[frozenset[str]] = []
-        groups = [(e.id, e.phrasings(), e.answer.values()) for e in entries]
-        examples = tuple(out_of_scope)
-        if examples:
-            groups.append((OUT_OF_SCOPE, examples, ()))
         for number, (entry_id, phrasings, answers) in enumerate(groups):
             ids.append(entry_id)
-            tokenised = [
-                (number, text, normaliser.tokens(text)) for text in dict.fromkeys(phrasings)
-            ]
+            tokenised = [(number, text, tokens[text]) for text in phrasings]
             rows.extend(tokenised)
-            extra = (normaliser.tokens(a) for a in answers)
-            bags.append(frozenset(t for *_, tokens in tokenised for t in tokens).union(*extra))
+            extra = (tokens[a] for a in answers)
+            bags.append(frozenset(t for *_, words in tokenised for t in words).union(*extra))
         return cls(normaliser, ids, rows, bags)
 
     def phrasing_tokens(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
@@ -312,6 +322,39 @@ class LexicalIndex:
                 if any(self._vocab_words[vid] in have for vid, _ in aliases):
                     covered[side] += max(self._idf[vid] for vid, _ in aliases)
         return covered[0] >= covered[1]
+
+
+class TokenCache(Protocol):
+    def corpus(self, key: bytes) -> Any: ...
+    def store_corpus(self, key: bytes, value: Any) -> None: ...
+
+
+_CODE = b"".join(
+    Path(module.__file__).read_bytes() for module in (normalise, sys.modules[__name__])
+)
+
+
+def _corpus_tokens(
+    normaliser: Normaliser,
+    synonyms: Mapping[str, Iterable[str]],
+    texts: Sequence[str],
+    cache: TokenCache | None,
+) -> dict[str, tuple[str, ...]]:
+    """Each text's tokens, from the cache when the corpus, synonyms and code are unchanged."""
+    key = None
+    if cache is not None:
+        digest = hashlib.sha256(_CODE)
+        digest.update(json.dumps({k: list(v) for k, v in synonyms.items()}).encode())
+        for text in texts:
+            digest.update(b"\x1f" + text.encode("utf-8", "surrogatepass"))
+        key = b"tokens:" + digest.digest()
+        stored = cache.corpus(key)
+        if isinstance(stored, list) and len(stored) == len(texts):
+            return {t: tuple(words) for t, words in zip(texts, stored, strict=True)}
+    tokens = {t: normaliser.tokens(t) for t in texts}
+    if cache is not None and key is not None:
+        cache.store_corpus(key, [tokens[t] for t in texts])
+    return tokens
 
 
 def _clauses(question: str) -> list[str]:

