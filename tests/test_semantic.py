@@ -1,0 +1,153 @@
+"""The semantic signal beside the lexical one: the fusion's outcomes, the embedding cache,
+and falling back to lexical matching when the encoder is off or missing (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.knowledge import load
+from bot.matching import Embedder
+from bot.matching import semantic as semantic_module
+from bot.matching.embeddings import EmbeddingCache
+from bot.matching.semantic import UseEncoder, load_encoder
+from tests.conftest import SMALL_YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+WITH_EXAMPLES = SMALL_YAML + 'out_of_scope:\n  - "how do coal mines work"\n  - "when was stakhanov born"\n'
+
+
+class Counting:
+    """The real encoder, counting the texts it is asked to embed."""
+
+    def __init__(self, encoder: UseEncoder, name: str | None = None) -> None:
+        self.inner = encoder
+        self.name = name or encoder.name
+        self.embedded: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self.inner.encode(texts)
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> UseEncoder:
+    return UseEncoder(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def embedder(encoder, tmp_path) -> Embedder:
+    return Embedder(Counting(encoder), EmbeddingCache(tmp_path / "cache" / "embeddings.sqlite3"))
+
+
+def test_an_example_sharing_words_but_not_meaning_no_longer_declines(write_knowledge, embedder):
+    path = write_knowledge(WITH_EXAMPLES)
+    lexical = load(path).index.match("how much coal did he mine?")
+    fused = load(path, embedder).index.match("how much coal did he mine?")
+    assert (lexical.status, lexical.out_of_scope) == ("no_match", "how do coal mines work")
+    assert (fused.status, fused.best.entry_id, fused.out_of_scope) == ("answered", "record", None)
+
+
+def test_a_question_an_example_asks_is_still_declined(write_knowledge, embedder):
+    match = load(write_knowledge(WITH_EXAMPLES), embedder).index.match("when was he born")
+    assert (match.status, match.out_of_scope) == ("no_match", "when was stakhanov born")
+
+
+def test_unrelated_question_is_declined_with_the_encoder(write_knowledge, embedder):
+    match = load(write_knowledge(WITH_EXAMPLES), embedder).index.match("who won the 1988 olympics")
+    assert match.status == "no_match"
+
+
+def test_candidates_carry_both_signals(write_knowledge, embedder):
+    match = load(write_knowledge(), embedder).index.match("how much coal did he mine?")
+    assert match.best.lexical > 0 and 0 < match.best.semantic <= 1
+
+
+def test_an_exact_phrasing_is_answered_without_embedding_the_question(write_knowledge, embedder):
+    kb = load(write_knowledge(), embedder)
+    before = len(embedder.encoder.embedded)
+    match = kb.index.match("When did Stakhanov die?")
+    assert (match.status, match.best.entry_id, match.best.semantic) == ("answered", "death", None)
+    assert len(embedder.encoder.embedded) == before
+
+
+def test_a_reload_embeds_only_the_phrasing_that_changed(write_knowledge, embedder):
+    path = write_knowledge()
+    load(path, embedder)
+    first = len(embedder.encoder.embedded)
+    load(path, embedder)
+    assert len(embedder.encoder.embedded) == first
+    write_knowledge(SMALL_YAML.replace('"102 tons"', '"102 tonnes of coal"'))
+    load(path, embedder)
+    assert embedder.encoder.embedded[first:] == ["102 tonnes of coal"]
+
+
+def test_the_cache_survives_a_restart(write_knowledge, encoder, tmp_path):
+    path = write_knowledge()
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    load(path, Embedder(Counting(encoder), EmbeddingCache(cache_file)))
+    restarted = Counting(encoder)
+    load(path, Embedder(restarted, EmbeddingCache(cache_file)))
+    assert restarted.embedded == []
+
+
+def test_another_model_embeds_everything_again(write_knowledge, encoder, tmp_path):
+    path = write_knowledge()
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    first = Counting(encoder)
+    load(path, Embedder(first, EmbeddingCache(cache_file)))
+    other = Counting(encoder, name="another-model/1.0")
+    load(path, Embedder(other, EmbeddingCache(cache_file)))
+    assert sorted(other.embedded) == sorted(set(first.embedded)) and other.embedded
+
+
+def test_an_unwritable_cache_keeps_embeddings_in_memory(write_knowledge, encoder, tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with caplog.at_level(logging.WARNING):
+        kb = load(write_knowledge(), Embedder(encoder, EmbeddingCache(blocker / "e.sqlite3")))
+    assert kb.index.match("how much coal did he mine?").best.entry_id == "record"
+    assert "embedding cache" in caplog.text and "in memory" in caplog.text
+
+
+def test_the_setting_off_means_lexical_only_with_a_log_line(caplog):
+    with caplog.at_level(logging.INFO):
+        assert load_encoder(enabled=False) is None
+    assert "semantic matching is off" in caplog.text and "lexical only" in caplog.text
+
+
+def test_a_missing_encoder_package_means_lexical_only_with_a_log_line(monkeypatch, caplog):
+    monkeypatch.setattr(semantic_module, "find_spec_ok", lambda name: False)
+    with caplog.at_level(logging.WARNING):
+        assert load_encoder(enabled=True) is None
+    assert "semantic matching unavailable" in caplog.text and "lexical only" in caplog.text
+
+
+def ask_json(question: str, **env: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", question],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**__import__("os").environ, **env},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_ask_json_shows_both_signals():
+    answer = ask_json("what was the Stakhanovite movement hailed as an example of")
+    assert answer["signals"]["lexical"] > 0 and answer["signals"]["semantic"] > 0
+
+
+def test_ask_json_with_the_setting_off_has_no_semantic_signal():
+    answer = ask_json("what was the Stakhanovite movement hailed as an example of",
+                      SEMANTIC_MATCHING="off")
+    assert answer["signals"]["lexical"] > 0 and answer["signals"]["semantic"] is None
