@@ -1,4 +1,4 @@
-"""Matcher latency: p50/p99 per question on the shipped knowledge and on generated knowledge
+"""Lexical matcher latency: p50/p99 per question on the shipped knowledge and on generated knowledge
 of 1,000 and 10,000 entries, beside the naive baseline (difflib.get_close_matches over the
 same phrasings). Prints one table.
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.evaluation import load_set
 from bot.knowledge import Entry, default_path, load
 from bot.matching import LexicalIndex as Index
+from bot.matching import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1935
@@ -62,7 +63,7 @@ def perturbed(phrasing: str, rng: random.Random) -> str:
     return " ".join(parts)
 
 
-def time_matcher(index: Index, questions: list[str], rounds: int) -> list[float]:
+def time_matcher(index: Matcher, questions: list[str], rounds: int) -> list[float]:
     for question in questions:
         index.match(question)
     timings = []
@@ -95,13 +96,13 @@ def main() -> None:
     words = sorted({w for e in kb.entries for q in e.questions["en"] for w in q.lower().split()})
     words += [f"w{n}" for n in range(3000)]
 
-    cases: list[tuple[str, list[Entry], Index, list[str]]] = [
+    cases: list[tuple[str, list[Entry], Matcher, list[str]]] = [
         ("shipped", list(kb.entries), kb.index, real_questions)
     ]
     for size in (1_000, 10_000):
         entries = generated_entries(size, words, rng)
         started = time.perf_counter()
-        index = Index.build(entries, kb.synonyms)
+        index = Matcher(Index.build(entries, kb.synonyms))
         build = time.perf_counter() - started
         questions = [
             perturbed(rng.choice(e.questions["en"]), rng) for e in rng.sample(entries, 300)

@@ -227,8 +227,13 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc = services(context)
     kb = svc.live.kb
-    reply = replies.reply_to(
-        kb, text, language=chosen, fallback=fallback, thresholds=svc.settings.thresholds
+    reply = await asyncio.to_thread(
+        replies.reply_to,
+        kb,
+        text,
+        language=chosen,
+        fallback=fallback,
+        thresholds=svc.settings.thresholds,
     )
     svc.log.record(text, reply.match.normalised, reply.status, reply.language)
     await send_reply(message, kb, reply)
@@ -277,7 +282,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         text, query.from_user.language_code
     )
     if text.strip():
-        candidates, _ = kb.index.search(text, limit=5)
+        candidates, _ = await asyncio.to_thread(kb.index.search, text, 5)
         floor = svc.settings.thresholds.clarify
         entries = [kb.by_id[c.entry_id] for c in candidates if c.score >= floor]
     else:

@@ -30,6 +30,7 @@ FLOORS = {
     "holdout9.yaml": (0.95, 0.05),
     "realstyle1.yaml": (0.81, 0.08),  # English 76.7 %
     "realstyle2.yaml": (0.85, 0.09),
+    "realstyle3.yaml": (0.78, 0.08),  # measured once, sealed: English 73.3 %
 }
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
 # jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
