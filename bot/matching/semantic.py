@@ -58,7 +58,8 @@ class UseEncoder:
         self.name = f"use-multilingual-v3/{version}"
         self._lock = threading.Lock()
         weights = cache_dir / f"use-multilingual-v3-{version}.npz" if cache_dir else None
-        self._loading = threading.Thread(target=self._load, args=(weights,), daemon=True)
+        # not a daemon: exiting while sentencepiece loads in C++ would abort the process
+        self._loading = threading.Thread(target=self._load, args=(weights,))
         self._loading.start()
 
     def _load(self, weights: Path | None) -> None:
