@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -38,6 +39,15 @@ WRITE_TIMEOUT = 2.0
 READ_TIMEOUT = 1.0
 LOG_NAME = "questions.sqlite3"
 MAX_STORED_CHARS = 1000
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """Text SQLite can store as UTF-8: lone surrogates (possible in a Telegram update's
+    JSON) become U+FFFD instead of failing the write."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,13 @@ class QuestionLog:
 
     def record(self, question: str, normalised: str, outcome: str, language: str) -> None:
         """Queue one question for the log; returns at once (if the queue is full, drops it)."""
-        row = (time.time(), question[:MAX_STORED_CHARS], normalised, outcome, language)
+        row = (
+            time.time(),
+            storable(question[:MAX_STORED_CHARS]),
+            storable(normalised),
+            outcome,
+            storable(language),
+        )
         try:
             self._queue.put_nowait(row)
             self._dropping = False
@@ -122,6 +138,8 @@ class QuestionLog:
                 if not self._failed:
                     logger.error("question log %s cannot be written: %s", self.path, exc)
                 self._failed = True
+            except Exception:
+                logger.exception("question log %s: a row could not be written", self.path)
             finally:
                 self._queue.task_done()
 

@@ -100,3 +100,11 @@ def test_replace_file_leaves_nothing_behind_when_writing_fails(tmp_path, monkeyp
         replace_file(target, b"new", tmp_path / "backups")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_lone_surrogate_is_logged_and_the_writer_keeps_going(log):
+    log.record("who was he \ud800", "\udfff", "no_match", "en")
+    log.record("miners", "miner", "no_match", "en")
+    assert log.flush()
+    assert {r.normalised for r in log.unanswered()} == {"\ufffd", "miner"}
+    assert log._writer.is_alive()
