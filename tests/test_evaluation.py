@@ -15,27 +15,30 @@ from bot.matching import Thresholds
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ROOT / "tests" / "eval"
 # Measured floors (a ratchet): raise them when quality improves, never lower them silently.
-# Top-1 overall (each language may sit 5 points lower) and the most false answers overall,
-# measured with the fused matcher; each language may reach MAX_FALSE_ANSWERS_PER_LANGUAGE.
+# Top-1 and the most false answers overall, measured with the fused matcher; then, if given,
+# the same per language (else each language may sit 5 points lower, with up to 15 % false).
 FLOORS = {
     "questions.yaml": (0.98, 0.01),
     "holdout.yaml": (0.97, 0.01),
     "holdout2.yaml": (0.98, 0.02),
-    "holdout3.yaml": (0.94, 0.01),
+    "holdout3.yaml": (0.95, 0.01),
     "holdout4.yaml": (0.95, 0.03),
     "holdout5.yaml": (0.96, 0.02),
     "holdout6.yaml": (0.95, 0.03),
     "holdout7.yaml": (0.95, 0.03),
-    "holdout8.yaml": (0.93, 0.07),
+    "holdout8.yaml": (0.94, 0.08),  # 7.9 %: the English phrasing round added one false answer
     "holdout9.yaml": (0.95, 0.05),
-    "realstyle1.yaml": (0.81, 0.08),  # English 76.7 %
-    "realstyle2.yaml": (0.85, 0.09),
-    "realstyle3.yaml": (0.78, 0.08),  # measured once, sealed: English 73.3 %
+    "realstyle1.yaml": (0.86, 0.06),
+    "realstyle2.yaml": (0.86, 0.09),
+    "realstyle3.yaml": (0.81, 0.08),  # English 76.7 %, Ukrainian false answers 15 %
+    "realstyle4.yaml": (0.79, 0.10),  # English 74.4 %; Russian and Ukrainian false 15 %
+    # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
+    "realstyle5.yaml": (0.80, 0.15, 0.70, 0.20),  # Ukrainian 71.1 %, Russian false 20 %
 }
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
 # jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
-MAX_FALSE_ANSWERS_PER_LANGUAGE = 0.15
+MAX_FALSE_PER_LANGUAGE = 0.15
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
@@ -49,10 +52,11 @@ def test_eval_reports_every_language_and_holds_the_floor(name):
     report = json.loads(result.stdout)
     assert result.returncode == (0 if report["passed"] else 1)
     assert set(report["languages"]) == {"en", "ru", "uk"}
-    top1, false_answers = FLOORS[name]
+    top1, false_answers, *language_floor = FLOORS[name]
+    language_top1, language_false = language_floor or (top1 - 0.05, MAX_FALSE_PER_LANGUAGE)
     for figures in [report["overall"], *report["languages"].values()]:
-        assert figures["top1_accuracy"] >= top1 - 0.05
-        assert figures["false_answer_rate"] <= MAX_FALSE_ANSWERS_PER_LANGUAGE
+        assert figures["top1_accuracy"] >= language_top1
+        assert figures["false_answer_rate"] <= language_false
     assert report["overall"]["top1_accuracy"] >= top1
     assert report["overall"]["false_answer_rate"] <= false_answers
     assert report["overall"]["declined_by_example"] == 0
