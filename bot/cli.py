@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from bot.knowledge import (
 )
 from bot.language import SUPPORTED
 from bot.matching import Embedder
+from bot.normalise import without_surrogates
 from bot.settings import Settings, SettingsError, from_env, load_dotenv_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -66,11 +68,12 @@ def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledg
 
 
 def utf8_lines(stream: TextIO) -> TextIO:
-    """Standard input decoded as UTF-8 with replacement, so bad bytes never crash."""
+    """Standard input decoded as UTF-8 with replacement, so bad bytes never crash; only "\\n"
+    ends a line (a lone "\\r" inside a question does not split it in two)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
         return stream
-    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline=None)
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline="\n")
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,6 +91,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     kb = open_knowledge(args, settings).kb
 
     def answer(question: str) -> None:
+        question = without_surrogates(question)
         reply = replies.reply_to(kb, question, language=args.lang, thresholds=settings.thresholds)
         if args.json:
             sys.stdout.write(json.dumps(replies.to_json(reply, kb), ensure_ascii=False) + "\n")
@@ -137,7 +141,10 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store import LOG_NAME, unanswered
 
     path = settings.data_dir / LOG_NAME
-    rows = unanswered(path, args.limit, args.days)
+    try:
+        rows = unanswered(path, args.limit, args.days)
+    except sqlite3.Error as exc:
+        raise CommandError(f"the question log {path} cannot be read ({exc})") from None
     print(
         f"# {len(rows)} unanswered questions from {path}, last {args.days} days, most asked first."
     )
@@ -146,7 +153,7 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     print("# that entry in the knowledge file, then validate and /reload.")
     print("cases:")
     for row in rows:
-        question = json.dumps(row.question, ensure_ascii=False)
+        question = replies.terminal_safe(json.dumps(row.question, ensure_ascii=False))
         when = row.last_asked.strftime("%Y-%m-%d")
         print(
             f"  - {{q: {question}, lang: {row.language}, expect: null}}"

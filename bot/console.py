@@ -38,7 +38,7 @@ class Console:
         self.debug = False
 
     def say(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self.out.write(replies.terminal_safe(text) + "\n")
         self.out.flush()
 
     def handle(self, line: str) -> bool:

@@ -127,6 +127,15 @@ def stem(word: str) -> str:
 _CONTEXT_STEMS = frozenset(stem(w) for w in CONTEXT_WORDS)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """Text that encodes as UTF-8: lone surrogates (from bad bytes in argv, or a Telegram
+    update's JSON) become U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def words(text: str) -> list[str]:
     """Split a text into case-folded words, dropping punctuation and control characters."""
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase
 from bot.matching import Candidate, Match, Status, Thresholds
+from bot.normalise import without_surrogates
 
 TELEGRAM_LIMIT = 4096
 
@@ -117,6 +119,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "uk": "Вибачте, у мене щось зламалося. Спробуйте ще раз.",
     },
 }
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control and format characters other than newline and tab (C1
+    controls, escapes, right-to-left overrides) shown as \\uXXXX instead of acting."""
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf") else f"\\u{ord(c):04x}"
+        for c in without_surrogates(text)
+    )
 
 
 def escape(text: str) -> str:

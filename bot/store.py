@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -20,6 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bot.normalise import without_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +40,6 @@ WRITE_TIMEOUT = 2.0
 READ_TIMEOUT = 1.0
 LOG_NAME = "questions.sqlite3"
 MAX_STORED_CHARS = 1000
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    """Text SQLite can store as UTF-8: lone surrogates (possible in a Telegram update's
-    JSON) become U+FFFD instead of failing the write."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -87,10 +79,10 @@ class QuestionLog:
         """Queue one question for the log; returns at once (if the queue is full, drops it)."""
         row = (
             time.time(),
-            storable(question[:MAX_STORED_CHARS]),
-            storable(normalised),
+            without_surrogates(question[:MAX_STORED_CHARS]),
+            without_surrogates(normalised),
             outcome,
-            storable(language),
+            without_surrogates(language),
         )
         try:
             self._queue.put_nowait(row)

@@ -239,6 +239,11 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_reply(message, kb, reply)
 
 
+def whole_number(text: str) -> int | None:
+    """An ASCII whole number, or None: `str.isdigit` also accepts "²", which `int` refuses."""
+    return int(text) if re.fullmatch(r"-?[0-9]{1,6}", text) else None
+
+
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: ask for text."""
     await update.effective_message.reply_text(
@@ -256,9 +261,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         if query.message is not None:
             await send_entry(query.message, kb, kb.by_id[value], language)
-    elif kind == "t" and value.lstrip("-").isdigit():
+    elif kind == "t" and whole_number(value) is not None:
         await query.answer()
-        text, markup = topics_page(kb, language, int(value))
+        text, markup = topics_page(kb, language, whole_number(value))
         await query.edit_message_text(text, reply_markup=markup)
     elif kind == "l" and value == "auto":
         context.user_data.pop("lang", None)
@@ -389,7 +394,8 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not await admin_allowed(update, context, "/unanswered"):
         return
     arg = context.args[0] if context.args else "10"
-    limit = min(int(arg), 50) if arg.isdigit() and int(arg) > 0 else 10
+    number = whole_number(arg)
+    limit = min(number, 50) if number is not None and number > 0 else 10
     log = services(context).log
     try:
         await asyncio.to_thread(log.flush)

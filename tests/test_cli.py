@@ -182,3 +182,43 @@ def test_unanswered_prints_a_yaml_stub_of_cases_to_label(tmp_path):
         {"q": "когда родился Стаханов", "lang": "ru", "expect": None},
     ]
     assert "2x" in result.stdout.decode()
+
+
+def test_invalid_utf8_in_argv_gives_a_json_answer_not_a_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", os.fsdecode(b"when did he die \xff")],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    (answer,) = json_lines(result.stdout)
+    assert answer["question"] == "when did he die \ufffd"
+
+
+def test_a_lone_carriage_return_does_not_split_a_question():
+    result = run("ask", "--json", stdin=b"when did\rhe die\n102 tons\r\n")
+    assert [a["question"] for a in json_lines(result.stdout)] == ["when did\rhe die", "102 tons"]
+
+
+def test_unanswered_on_a_corrupt_log_is_a_message_not_a_traceback(tmp_path):
+    (tmp_path / "questions.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = run("unanswered", env={"DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    assert b"cannot be read" in result.stderr
+
+
+def test_unanswered_shows_control_characters_instead_of_sending_them(tmp_path):
+    from bot.store import QuestionLog
+
+    log = QuestionLog(tmp_path / "questions.sqlite3")
+    log.record("evil \x9b31m \u202egnp.exe", "evil", "no_match", "en")
+    log.close()
+    out = run("unanswered", env={"DATA_DIR": str(tmp_path)}).stdout.decode()
+    assert "\x9b" not in out and "\u202e" not in out
+    assert "\\u009b" in out and "\\u202e" in out
+
+
+def test_console_echo_shows_control_characters_instead_of_sending_them():
+    out = run("console", stdin=":evil\x1b]0;pwned\x07\n").stdout.decode()
+    assert "\x1b" not in out and "\\u001b" in out

@@ -313,6 +313,19 @@ def test_topics_lists_every_entry_across_pages(fake, bot):
     assert entries and more and not set(entries) & set(more)
 
 
+def test_forged_page_number_of_superscript_digits_is_refused_politely(fake, bot):
+    user = next(_users)
+    ask(fake, "/topics", user)
+    fake.press_button("t:²", message=sent_message(fake, user), user_id=user)
+    call = fake.wait_for("answerCallbackQuery", lambda p: "no longer" in p.get("text", ""))[0]
+    assert call.params["show_alert"] is True
+
+
+def test_unanswered_with_a_superscript_argument_uses_the_default(fake, bot):
+    reply = ask(fake, "/unanswered ²", ADMINS[0])
+    assert "Unanswered" in reply["text"] or "No unanswered" in reply["text"]
+
+
 def test_reply_hit_by_flood_limit_is_still_delivered(fake, bot):
     user = next(_users)
     fake.fail_next("sendMessage", status=429, retry_after=1)
