@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -165,12 +166,15 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT or SIGTERM."""
     settings.require_token()
+    hangups: list[int] = []
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda number, _: hangups.append(number))
     live = open_knowledge(args, settings)
     from bot import telegram_app
 
     telegram_app.configure_logging(settings)
     try:
-        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port)
+        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port, hangups)
     except telegram_app.StartupError as exc:
         raise CommandError(str(exc), exc.code) from None
     return EXIT_OK

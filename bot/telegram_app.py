@@ -12,7 +12,8 @@ import logging
 import re
 import signal
 import sqlite3
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from telegram import (
@@ -52,6 +53,7 @@ MAX_QUESTION_CHARS = 1000
 REQUEST_TIMEOUT = 20.0
 CONNECTIONS = 16  # a small pool: httpcore scans every pooled connection per request
 TOPICS_PER_PAGE = 8
+HANGUP_QUIET = 0.3  # seconds without SIGHUP before reloading: a burst makes one reload
 EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 USER_COMMANDS = [
@@ -75,6 +77,13 @@ class Services:
     settings: Settings
     live: LiveKnowledge
     log: QuestionLog
+    changing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by every change to the knowledge (reload, upload, SIGHUP): one at a time, and
+    each reports the state that is live when it finishes."""
+    hangup_pending: bool = False
+    last_hangup: float = 0.0
+    early_hangups: list[int] = field(default_factory=list)
+    """SIGHUPs received while the process was starting, before the loop could handle them."""
 
 
 def services_of(application: Application) -> Services:
@@ -339,15 +348,18 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Admin: re-read and validate the knowledge file; swap it in or keep the old one."""
     if not await admin_allowed(update, context, "/reload"):
         return
-    live = services(context).live
+    svc = services(context)
+    live = svc.live
     try:
-        changes = await asyncio.to_thread(live.reload)
+        async with svc.changing:
+            changes = await asyncio.to_thread(live.reload)
+            summary = changes.summary(live.kb)
     except KnowledgeError as exc:
         text = f"Reload failed; still serving the previous knowledge.\n{problems_text(exc)}"
         await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
         return
-    logger.info("knowledge reloaded by /reload: %s", changes.summary(live.kb))
-    await update.effective_message.reply_text("Reloaded. " + changes.summary(live.kb))
+    logger.info("knowledge reloaded by /reload: %s", summary)
+    await update.effective_message.reply_text("Reloaded. " + summary)
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -361,24 +373,28 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     svc = services(context)
+    async with svc.changing:
+        reply = await install_upload(svc, data)
+    await message.reply_text(reply, parse_mode=ParseMode.HTML)
+
+
+async def install_upload(svc: Services, data: bytes) -> str:
+    """Validate, back up, write and serve an uploaded knowledge file; the reply (HTML)."""
     live = svc.live
     try:
         kb = await asyncio.to_thread(live.parse, data)
     except KnowledgeError as exc:
-        text = f"That file has problems; nothing changed.\n{problems_text(exc)}"
-        await message.reply_text(text, parse_mode=ParseMode.HTML)
-        return
+        return f"That file has problems; nothing changed.\n{problems_text(exc)}"
     backups = svc.settings.data_dir / "backups"
     try:
         backup = await asyncio.to_thread(replace_file, live.path, data, backups)
     except OSError as exc:
         logger.error("cannot write the knowledge file %s: %s", live.path, exc)
-        await message.reply_text("The file is valid but could not be saved; nothing changed.")
-        return
+        return "The file is valid but could not be saved; nothing changed."
     changes = live.install(kb)
     logger.info("knowledge replaced by upload: %s", changes.summary(kb))
-    saved = f" Previous file backed up as {backup.name}." if backup else ""
-    await message.reply_text(f"Installed. {changes.summary(kb)}{saved}")
+    saved = f" Previous file backed up as {replies.escape(backup.name)}." if backup else ""
+    return f"Installed. {replies.escape(changes.summary(kb))}{saved}"
 
 
 async def log_unavailable(update: Update, exc: sqlite3.Error) -> None:
@@ -475,7 +491,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_startup(application: Application) -> None:
-    """Register the command lists (admins get theirs) and reload on SIGHUP."""
+    """Reload on SIGHUP (and now, if one came during start-up); register the command lists."""
+    svc = services_of(application)
+    if hasattr(signal, "SIGHUP"):
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: on_hangup(application))
+        if svc.early_hangups:
+            on_hangup(application)
     bot = application.bot
     await bot.set_my_commands(USER_COMMANDS)
     for admin in services_of(application).settings.admin_ids:
@@ -483,29 +505,44 @@ async def on_startup(application: Application) -> None:
             await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin))
         except TelegramError as exc:
             logger.info("admin commands not registered for %s: %s", admin, exc)
-    if hasattr(signal, "SIGHUP"):
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(
-            signal.SIGHUP, lambda: application.create_task(reload_on_signal(application))
-        )
     logger.info("bot @%s started: %s", bot.username, services_of(application).live.kb.summary())
 
 
+def on_hangup(application: Application) -> None:
+    """SIGHUP: one reload once the signals have been quiet for HANGUP_QUIET seconds, so a
+    burst of them (a script, a supervisor) costs one reload, not one each."""
+    svc = services_of(application)
+    svc.last_hangup = asyncio.get_running_loop().time()
+    if not svc.hangup_pending:
+        svc.hangup_pending = True
+        application.create_task(reload_on_signal(application))
+
+
 async def reload_on_signal(application: Application) -> None:
-    live = services_of(application).live
-    try:
-        changes = await asyncio.to_thread(live.reload)
-    except KnowledgeError as exc:
-        logger.error("SIGHUP reload failed; still serving the previous knowledge:\n%s", exc)
-        return
-    logger.info("knowledge reloaded on SIGHUP: %s", changes.summary(live.kb))
+    svc = services_of(application)
+    loop = asyncio.get_running_loop()
+    while (wait := svc.last_hangup + HANGUP_QUIET - loop.time()) > 0:
+        await asyncio.sleep(wait)
+    async with svc.changing:
+        svc.hangup_pending = False
+        try:
+            changes = await asyncio.to_thread(svc.live.reload)
+        except KnowledgeError as exc:
+            logger.error("SIGHUP reload failed; still serving the previous knowledge:\n%s", exc)
+            return
+        logger.info("knowledge reloaded on SIGHUP: %s", changes.summary(svc.live.kb))
 
 
 async def on_shutdown(application: Application) -> None:
     await asyncio.to_thread(services_of(application).log.close)
 
 
-def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog) -> Application:
+def build_application(
+    settings: Settings,
+    live: LiveKnowledge,
+    log: QuestionLog,
+    early_hangups: list[int] | None = None,
+) -> Application:
     """The bot's Application: settings, rate limiter, concurrency and every handler."""
     application = (
         Application.builder()
@@ -524,7 +561,9 @@ def build_application(settings: Settings, live: LiveKnowledge, log: QuestionLog)
         .post_shutdown(on_shutdown)
         .build()
     )
-    application.bot_data["services"] = Services(settings, live, log)
+    application.bot_data["services"] = Services(
+        settings, live, log, early_hangups=early_hangups if early_hangups is not None else []
+    )
     private = filters.ChatType.PRIVATE
     fresh = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", start))
@@ -591,6 +630,16 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    threading.excepthook = log_thread_exception
+
+
+def log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """An exception that ends a thread goes through the logging (and its redaction) too."""
+    logger.error(
+        "thread %s ended with an error",
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def webhook_secret(token: str) -> str:
@@ -607,11 +656,16 @@ class StartupError(Exception):
 
 
 def run(
-    settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
+    settings: Settings,
+    live: LiveKnowledge,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    early_hangups: list[int] | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM: long polling, or PTB's webhook server."""
     try:
-        _serve(settings, live, webhook_url, listen, port)
+        _serve(settings, live, webhook_url, listen, port, early_hangups)
     except InvalidToken:
         raise StartupError("TELEGRAM_BOT_TOKEN was rejected by the Bot API", 2) from None
     except NetworkError as exc:
@@ -622,9 +676,15 @@ def run(
 
 
 def _serve(
-    settings: Settings, live: LiveKnowledge, webhook_url: str | None, listen: str, port: int
+    settings: Settings,
+    live: LiveKnowledge,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    early_hangups: list[int] | None,
 ) -> None:
-    application = build_application(settings, live, QuestionLog(settings.data_dir / LOG_NAME))
+    log = QuestionLog(settings.data_dir / LOG_NAME)
+    application = build_application(settings, live, log, early_hangups)
     if webhook_url:
         application.run_webhook(
             listen=listen,

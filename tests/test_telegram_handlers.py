@@ -107,6 +107,28 @@ def test_configured_logging_silences_httpx_request_lines():
         root.setLevel(saved[1])
 
 
+def test_an_exception_ending_a_thread_is_logged_with_the_token_redacted(capsys):
+    import threading
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, threading.excepthook
+    try:
+        telegram_app.configure_logging(Settings(token=TOKEN, log_level="INFO"))
+
+        def fail() -> None:
+            raise RuntimeError(f"request to /bot{TOKEN}/sendMessage failed")
+
+        thread = threading.Thread(target=fail, name="worker")
+        thread.start()
+        thread.join()
+    finally:
+        root.handlers[:], _, threading.excepthook = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "thread worker ended with an error" in err and "RuntimeError" in err
+    assert TOKEN not in err and "[token]" in err
+
+
 def test_webhook_secret_is_stable_and_not_the_token():
     secret = telegram_app.webhook_secret(TOKEN)
     assert secret == telegram_app.webhook_secret(TOKEN) and TOKEN not in secret

@@ -1,0 +1,78 @@
+"""SIGHUP from the first moment, and many at once (issue 12, item 10)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import default_path
+from tests.fake_bot_api import FakeBotAPI
+
+
+@pytest.fixture
+def fake():
+    with FakeBotAPI(username="stakhanov_signal_bot") as server:
+        yield server
+
+
+def start(fake: FakeBotAPI, root: Path) -> tuple[subprocess.Popen, Path]:
+    shutil.copytree(default_path().parent, root / "knowledge")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        KNOWLEDGE_FILE=str(root / "knowledge" / "faq.yaml"),
+        DATA_DIR=str(root / "data"),
+        LOG_LEVEL="INFO",
+    )
+    log_path = root / "bot.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=root,
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return process, log_path
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=20)
+
+
+def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log_path.read_text(errors="replace")
+        time.sleep(0.05)
+
+
+def test_a_sighup_while_starting_is_a_reload_not_a_death(fake, tmp_path):
+    process, log_path = start(fake, tmp_path)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGHUP)
+    fake.wait_for("getUpdates", timeout=30)
+    wait_for_line(log_path, "knowledge reloaded on SIGHUP")
+    assert process.poll() is None
+    assert stop(process) == 0
+
+
+def test_a_burst_of_sighups_is_coalesced(fake, tmp_path):
+    process, log_path = start(fake, tmp_path)
+    fake.wait_for("getUpdates", timeout=30)
+    for _ in range(100):
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.01)
+    wait_for_line(log_path, "knowledge reloaded on SIGHUP")
+    time.sleep(6)
+    reloads = log_path.read_text().count("knowledge reloaded on SIGHUP")
+    assert reloads == 1
+    assert stop(process) == 0
