@@ -238,6 +238,28 @@ def test_upload_by_non_admin_is_refused(fake, bot, workdir):
     assert path.read_bytes() == before
 
 
+def test_upload_racing_reload_leaves_the_uploaded_file_live(fake, bot, workdir):
+    path = workdir / "knowledge" / "faq.yaml"
+    original = mark_death_answer(path, "[raced]").encode()
+    new = path.read_bytes()
+    path.write_bytes(original)
+    try:
+        for round_ in range(3):
+            uploader, reloader = ADMINS[round_], ADMINS[round_ + 3]
+            fake.send_document(new, "faq.yaml", user_id=uploader)
+            fake.send_text("/reload", user_id=reloader)
+            fake.wait_for("sendMessage", lambda p, u=uploader: p.get("chat_id") == u
+                          and "Installed" in p.get("text", ""))
+            fake.wait_for("sendMessage", lambda p, r=reloader: p.get("chat_id") == r
+                          and "Reloaded" in p.get("text", ""))
+            assert "[raced]" in ask(fake, "how did stakhanov die")["text"]
+            path.write_bytes(original)
+            ask(fake, "/reload", reloader)
+    finally:
+        path.write_bytes(original)
+        ask(fake, "/reload", ADMINS[3])
+
+
 def ask_upload(fake: FakeBotAPI, content: bytes, name: str, user: int) -> dict:
     return next_reply(fake, user, lambda: fake.send_document(content, name, user_id=user))
 
