@@ -37,6 +37,7 @@ MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 EMBEDDINGS_NAME = "embeddings.sqlite3"
+SUMMARY_IDS = 20  # ids listed per kind in a reload summary: 3 kinds x 20 x 60 characters fit a message
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -493,7 +494,9 @@ class Changes:
             ("changed", self.changed),
         ):
             if ids:
-                parts.append(f"{label.capitalize()}: {', '.join(ids)}.")
+                shown = ", ".join(ids[:SUMMARY_IDS])
+                extra = f" …and {len(ids) - SUMMARY_IDS} more" if len(ids) > SUMMARY_IDS else ""
+                parts.append(f"{label.capitalize()}: {shown}{extra}.")
         if not (self.added or self.removed or self.changed):
             parts.append("No entries changed.")
         return " ".join(parts)

@@ -130,6 +130,28 @@ def terminal_safe(text: str) -> str:
     )
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def fit_lines(lines: list[str], limit: int = TELEGRAM_LIMIT, more: str = "…and {n} more") -> str:
+    """As many whole lines as fit in one message (UTF-16 units), then "…and N more".
+
+    Whole lines keep every line's HTML tags balanced."""
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        tail = utf16_len(more.format(n=len(lines) - index)) + 1
+        cost = utf16_len(line) + (1 if shown else 0)
+        if used + cost + (tail if index < len(lines) - 1 else 0) > limit:
+            shown.append(more.format(n=len(lines) - index))
+            break
+        shown.append(line)
+        used += cost
+    return "\n".join(shown)
+
+
 def escape(text: str) -> str:
     """Text made safe for Telegram HTML (quotes stay readable: they need no escaping there)."""
     return html.escape(text, quote=False)
@@ -262,7 +284,7 @@ def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELE
     """An entry's answer and sources as Telegram HTML, every text escaped, within the limit."""
     for cap in (None, 1500, 600, 200):
         rendered = _entry_html(kb, entry, language, cap)
-        if len(rendered) <= limit:
+        if utf16_len(rendered) <= limit:
             return rendered
     return escape(_clip(entry.text("answer", language), limit // 6))
 

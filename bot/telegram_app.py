@@ -333,15 +333,9 @@ async def admin_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, acti
     return True
 
 
-def problems_text(exc: KnowledgeError, limit: int = 3000) -> str:
-    """Validation problems, escaped, cut to fit one message."""
-    shown: list[str] = []
-    for problem in exc.problems:
-        if sum(len(p) for p in shown) + len(problem) > limit:
-            shown.append(f"... and {len(exc.problems) - len(shown)} more")
-            break
-        shown.append(problem)
-    return "\n".join(f"• {replies.escape(p)}" for p in shown)
+def problems_text(exc: KnowledgeError, limit: int = 3500) -> str:
+    """Validation problems, escaped, cut to fit one message with its heading."""
+    return replies.fit_lines([f"• {replies.escape(p)}" for p in exc.problems], limit)
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -426,7 +420,9 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     for row in rows:
         when = row.last_asked.strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"{row.count}× {replies.escape(row.question[:200])} <i>(last {when})</i>")
-    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(
+        replies.fit_lines(lines), parse_mode=ParseMode.HTML
+    )
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -87,3 +87,22 @@ def test_a_question_near_a_topic_is_declined_with_the_closest_topics(kb):
 
 def test_a_question_far_from_every_topic_offers_nothing(kb):
     assert replies.reply_to(kb, "who won the 1988 olympics").suggestions == ()
+
+
+def test_fit_lines_counts_utf16_units_and_says_how_many_more():
+    from bot.replies import TELEGRAM_LIMIT, fit_lines, utf16_len
+
+    lines = [f"{n}× " + "😀" * 200 for n in range(50)]
+    text = fit_lines(lines)
+    assert utf16_len(text) <= TELEGRAM_LIMIT < len(text.encode("utf-16-le"))
+    assert text.endswith(f"…and {50 - text.count('×')} more")
+
+
+def test_a_reload_summary_of_150_changed_entries_fits_a_message(write_knowledge):
+    from bot.knowledge import Changes, load
+    from bot.replies import TELEGRAM_LIMIT, utf16_len
+
+    kb = load(write_knowledge())
+    ids = tuple(f"entry-{'x' * 50}-{n}" for n in range(150))
+    summary = Changes(added=ids, removed=ids, changed=ids).summary(kb)
+    assert utf16_len(summary) <= TELEGRAM_LIMIT and "…and 130 more" in summary

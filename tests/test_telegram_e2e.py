@@ -238,6 +238,14 @@ def test_upload_by_non_admin_is_refused(fake, bot, workdir):
     assert path.read_bytes() == before
 
 
+def test_unanswered_of_emoji_questions_fits_one_message(fake, bot):
+    user = next(_users)
+    for n in range(50):
+        ask(fake, "😀" * 150 + f" zorblat{n}qux", user)
+    reply = ask(fake, "/unanswered 50", ADMINS[5])
+    assert "Unanswered, last 30 days" in reply["text"] and "more" in reply["text"]
+
+
 def test_upload_racing_reload_leaves_the_uploaded_file_live(fake, bot, workdir):
     path = workdir / "knowledge" / "faq.yaml"
     original = mark_death_answer(path, "[raced]").encode()
