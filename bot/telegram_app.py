@@ -13,7 +13,9 @@ import re
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
@@ -36,10 +38,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import language as lang
 from bot import replies
@@ -53,6 +57,8 @@ MAX_QUESTION_CHARS = 1000
 REQUEST_TIMEOUT = 20.0
 CONNECTIONS = 16  # a small pool: httpcore scans every pooled connection per request
 TOPICS_PER_PAGE = 8
+TOKEN_CHECKS = 3  # getMe calls before a 401/404 on getUpdates counts as a revoked token
+EXIT_REVOKED = 3  # exit status when Telegram rejects the token while the bot runs
 HANGUP_QUIET = 0.3  # seconds without SIGHUP before reloading: a burst makes one reload
 EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -533,6 +539,81 @@ async def on_shutdown(application: Application) -> None:
     await asyncio.to_thread(services_of(application).log.close)
 
 
+@dataclass
+class TokenState:
+    revoked: bool = False
+    on_revoked: Callable[[], None] = lambda: None
+
+
+class CheckedBot(ExtBot):
+    """A bot whose getUpdates tells a rejected token from a passing proxy error.
+
+    Telegram answers 401 or 404 for a revoked token, and PTB then stops polling for good
+    while the process lives on. A proxy or load balancer can give the same status for a
+    moment. So a 401/404 on getUpdates is checked with getMe (TOKEN_CHECKS times, a second
+    apart): if getMe works, the error is retried like any network error; if the token is
+    rejected every time, the application stops gracefully and `run` exits with EXIT_REVOKED,
+    for a supervisor to alert on.
+    """
+
+    __slots__ = ("token_state",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self.token_state = TokenState()
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        if self.token_state.revoked:
+            await asyncio.sleep(0.1)
+            return ()
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except InvalidToken:
+            if not await self._token_rejected():
+                logger.warning("getUpdates said the token is invalid, but getMe works: retrying")
+                raise NetworkError("getUpdates answered 401/404 while the token works") from None
+            self.token_state.revoked = True
+            self.token_state.on_revoked()
+            return ()
+
+    async def _token_rejected(self) -> bool:
+        for attempt in range(TOKEN_CHECKS):
+            if attempt:
+                await asyncio.sleep(1.0)
+            try:
+                await self.get_me()
+                return False
+            except InvalidToken:
+                continue
+            except TelegramError:
+                return False
+        return True
+
+
+def checked_bot(settings: Settings) -> CheckedBot:
+    """The bot with the settings' API address, rate limiter, pool and timeouts."""
+
+    def request() -> HTTPXRequest:
+        return HTTPXRequest(
+            connection_pool_size=CONNECTIONS,
+            pool_timeout=REQUEST_TIMEOUT,
+            read_timeout=REQUEST_TIMEOUT,
+            write_timeout=REQUEST_TIMEOUT,
+        )
+
+    return CheckedBot(
+        settings.require_token(),
+        base_url=settings.bot_api_url,
+        base_file_url=settings.file_api_url,
+        request=request(),
+        get_updates_request=request(),
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=settings.max_messages_per_second, max_retries=3
+        ),
+    )
+
+
 def build_application(
     settings: Settings,
     live: LiveKnowledge,
@@ -542,16 +623,7 @@ def build_application(
     """The bot's Application: settings, rate limiter, concurrency and every handler."""
     application = (
         Application.builder()
-        .token(settings.require_token())
-        .base_url(settings.bot_api_url)
-        .base_file_url(settings.file_api_url)
-        .rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3)
-        )
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(REQUEST_TIMEOUT)
-        .read_timeout(REQUEST_TIMEOUT)
-        .write_timeout(REQUEST_TIMEOUT)
+        .bot(checked_bot(settings))
         .concurrent_updates(True)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
@@ -691,4 +763,12 @@ def _serve(
             allowed_updates=Update.ALL_TYPES,
         )
     else:
+        bot = application.bot
+        if isinstance(bot, CheckedBot):
+            bot.token_state.on_revoked = application.stop_running
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+        if isinstance(bot, CheckedBot) and bot.token_state.revoked:
+            raise StartupError(
+                "TELEGRAM_BOT_TOKEN was rejected by the Bot API while running (revoked?)",
+                EXIT_REVOKED,
+            )

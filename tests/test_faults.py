@@ -287,3 +287,26 @@ def test_stats_replies_promptly_while_the_question_log_is_locked(start_bot, tmp_
     finally:
         holder.close()
     assert bot.stop() == 0, bot.log()
+
+
+def test_a_passing_401_on_get_updates_does_not_stop_polling(start_bot):
+    bot = start_bot(lambda fake: fake.fail_next("getUpdates", status=401, count=2))
+    failed_call(bot.fake, "getUpdates", 401)
+    assert "1977" in ask(bot.fake, "when did he die")["text"]
+    assert bot.process.poll() is None
+
+
+def test_a_404_on_get_updates_does_not_stop_polling(start_bot):
+    bot = start_bot(lambda fake: fake.fail_next("getUpdates", status=404))
+    failed_call(bot.fake, "getUpdates", 404)
+    assert "1977" in ask(bot.fake, "when did he die")["text"]
+
+
+def test_a_revoked_token_ends_the_process_with_exit_code_3(start_bot):
+    bot = start_bot()
+    assert "1977" in ask(bot.fake, "when did he die")["text"]
+    real = bot.fake.token
+    bot.fake.token = "987654321:AAAnotherTokenTheServerDoesNotKnow_xyz"
+    assert bot.process.wait(timeout=40) == 3
+    log = bot.log_path.read_text(errors="replace")
+    assert "rejected by the Bot API while running" in log and real not in log
