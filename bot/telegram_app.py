@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -31,7 +32,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -273,23 +281,41 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     kind, _, value = (query.data or "").partition(":")
     kb = services(context).live.kb
     if kind == "a" and value in kb.by_id:
-        await query.answer()
+        await acknowledge(query)
         if query.message is not None:
             await send_entry(query.message, kb, kb.by_id[value], language)
     elif kind == "t" and whole_number(value) is not None:
-        await query.answer()
+        await acknowledge(query)
         text, markup = topics_page(kb, language, whole_number(value))
-        await query.edit_message_text(text, reply_markup=markup)
+        await edit(query, text, reply_markup=markup)
     elif kind == "l" and value == "auto":
         context.user_data.pop("lang", None)
-        await query.answer()
-        await query.edit_message_text(replies.message("language_auto", language))
+        await acknowledge(query)
+        await edit(query, replies.message("language_auto", language))
     elif kind == "l" and lang.supported(value) == value:
         context.user_data["lang"] = value
-        await query.answer()
-        await query.edit_message_text(replies.message("language_set", value))
+        await acknowledge(query)
+        await edit(query, replies.message("language_set", value))
     else:
-        await query.answer(replies.message("gone", language), show_alert=True)
+        await acknowledge(query, replies.message("gone", language), show_alert=True)
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answer a callback query; if Telegram refuses (too old, already answered), the
+    button's action still happens."""
+    try:
+        await query.answer(text, **kwargs)
+    except TelegramError as exc:
+        logger.info("callback query not acknowledged: %s", exc)
+
+
+async def edit(query: CallbackQuery, text: str, **kwargs: Any) -> None:
+    """Edit the button's message; pressing the same button twice changes nothing, quietly."""
+    try:
+        await query.edit_message_text(text, **kwargs)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

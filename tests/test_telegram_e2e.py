@@ -343,6 +343,39 @@ def test_topics_lists_every_entry_across_pages(fake, bot):
     assert entries and more and not set(entries) & set(more)
 
 
+def test_pressing_the_same_page_twice_brings_no_apology(fake, bot):
+    user = next(_users)
+    ask(fake, "/topics", user)
+    message = sent_message(fake, user)
+    fake.fail_next(
+        "editMessageText",
+        status=400,
+        description="Bad Request: message is not modified: specified new message content "
+        "and reply markup are exactly the same as a current content and reply markup",
+    )
+    before = len(messages_to(fake, user))
+    fake.press_button("t:0", message=message, user_id=user)
+    fake.wait_for("editMessageText", lambda p: p.get("chat_id") == user, include_failed=True)
+    fake.press_button("t:1", message=message, user_id=user)
+    fake.wait_for("editMessageText", lambda p: p.get("chat_id") == user)
+    assert len(messages_to(fake, user)) == before
+
+
+def test_a_failed_callback_acknowledgement_still_gives_the_answer(fake, bot):
+    user = next(_users)
+    ask(fake, "/start", user)
+    fake.fail_next(
+        "answerCallbackQuery",
+        status=400,
+        description="Bad Request: query is too old and response timeout expired or query ID "
+        "is invalid",
+    )
+    reply = next_reply(
+        fake, user, lambda: fake.press_button("a:death", message=sent_message(fake, user), user_id=user)
+    )
+    assert "1977" in reply["text"]
+
+
 def test_forged_page_number_of_superscript_digits_is_refused_politely(fake, bot):
     user = next(_users)
     ask(fake, "/topics", user)
