@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +234,49 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+PREFERENCES_NAME = "preferences.sqlite3"
+_PREFERENCES_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS languages (user_id INTEGER PRIMARY KEY, language TEXT NOT NULL)"
+)
+
+
+class Preferences:
+    """Users' chosen answer language, kept across restarts (a Telegram user id and a
+    language code per row; nothing else). Failures are logged, never raised: a forgotten
+    preference only means answers follow the question's language."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=READ_TIMEOUT)
+        connection.execute(_PREFERENCES_SCHEMA)
+        return connection
+
+    def language(self, user_id: int) -> str | None:
+        try:
+            with self._lock, closing(self._connect()) as db:
+                row = db.execute(
+                    "SELECT language FROM languages WHERE user_id = ?", (user_id,)
+                ).fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("preferences %s cannot be read: %s", self.path, exc)
+            return None
+        return row[0] if row else None
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        """Remember a language for the user; None forgets it (automatic)."""
+        try:
+            with self._lock, closing(self._connect()) as db, db:
+                if language is None:
+                    db.execute("DELETE FROM languages WHERE user_id = ?", (user_id,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO languages VALUES (?, ?)", (user_id, language)
+                    )
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("preferences %s cannot be written: %s", self.path, exc)

@@ -49,6 +49,7 @@ from telegram.ext import (
     ExtBot,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -57,7 +58,7 @@ from bot import language as lang
 from bot import replies
 from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge
 from bot.settings import Settings
-from bot.store import LOG_NAME, QuestionLog, replace_file
+from bot.store import LOG_NAME, PREFERENCES_NAME, Preferences, QuestionLog, replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class Services:
     settings: Settings
     live: LiveKnowledge
     log: QuestionLog
+    preferences: Preferences
     changing: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by every change to the knowledge (reload, upload, SIGHUP): one at a time, and
     each reports the state that is live when it finishes."""
@@ -290,14 +292,35 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await edit(query, text, reply_markup=markup)
     elif kind == "l" and value == "auto":
         context.user_data.pop("lang", None)
+        await remember_language(update, context, None)
         await acknowledge(query)
         await edit(query, replies.message("language_auto", language))
     elif kind == "l" and lang.supported(value) == value:
         context.user_data["lang"] = value
+        await remember_language(update, context, value)
         await acknowledge(query)
         await edit(query, replies.message("language_set", value))
     else:
         await acknowledge(query, replies.message("gone", language), show_alert=True)
+
+
+async def remember_language(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, language: str | None
+) -> None:
+    if update.effective_user is not None:
+        prefs = services(context).preferences
+        await asyncio.to_thread(prefs.set_language, update.effective_user.id, language)
+
+
+async def restore_preferences(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler: a user's remembered language, read once per user and process."""
+    user = update.effective_user
+    if user is None or context.user_data is None or "restored" in context.user_data:
+        return
+    context.user_data["restored"] = True
+    remembered = await asyncio.to_thread(services(context).preferences.language, user.id)
+    if remembered and "lang" not in context.user_data:
+        context.user_data["lang"] = remembered
 
 
 async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
@@ -656,8 +679,13 @@ def build_application(
         .build()
     )
     application.bot_data["services"] = Services(
-        settings, live, log, early_hangups=early_hangups if early_hangups is not None else []
+        settings,
+        live,
+        log,
+        Preferences(settings.data_dir / PREFERENCES_NAME),
+        early_hangups=early_hangups if early_hangups is not None else [],
     )
+    application.add_handler(TypeHandler(Update, restore_preferences), group=-1)
     private = filters.ChatType.PRIVATE
     fresh = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", start))

@@ -310,3 +310,16 @@ def test_a_revoked_token_ends_the_process_with_exit_code_3(start_bot):
     assert bot.process.wait(timeout=40) == 3
     log = bot.log_path.read_text(errors="replace")
     assert "rejected by the Bot API while running" in log and real not in log
+
+
+def test_a_chosen_language_survives_a_restart(start_bot, tmp_path):
+    data = tmp_path / "shared-data"
+    first = start_bot(data_dir=data)
+    user = next(_users)
+    ask(first.fake, "/lang", user)
+    message = first.fake.sent_messages(user)[-1]
+    first.fake.press_button("l:uk", message=message, user_id=user)
+    first.fake.wait_for("editMessageText", lambda p: "українською" in p.get("text", ""))
+    assert first.stop() == 0
+    second = start_bot(data_dir=data)
+    assert "Джерело" in ask(second.fake, "when did he die", user)["text"]
