@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -66,6 +67,7 @@ MAX_QUESTION_CHARS = 1000
 REQUEST_TIMEOUT = 20.0
 CONNECTIONS = 16  # a small pool: httpcore scans every pooled connection per request
 TOPICS_PER_PAGE = 8
+SEND_RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry of a failed send: 3.5 s at most
 TOKEN_CHECKS = 3  # getMe calls before a 401/404 on getUpdates counts as a revoked token
 EXIT_REVOKED = 3  # exit status when Telegram rejects the token while the bot runs
 HANGUP_QUIET = 0.3  # seconds without SIGHUP before reloading: a burst makes one reload
@@ -640,11 +642,36 @@ class CheckedBot(ExtBot):
         return True
 
 
+class RetryingRequest(HTTPXRequest):
+    """Bot API requests retried, with backoff and a bound, when that cannot duplicate a
+    message: on a 5xx answer (the Bot API answered, so it did not perform the method) and
+    when the connection could not be opened (nothing was sent). A connection dropped after
+    sending is not retried: the message may have gone out, and nobody should read it twice.
+    """
+
+    __slots__ = ()
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        for delay in (*SEND_RETRY_DELAYS, None):
+            try:
+                code, payload = await super().do_request(*args, **kwargs)
+            except NetworkError as exc:
+                if delay is None or not isinstance(exc.__cause__, httpx.ConnectError):
+                    raise
+                logger.info("Bot API unreachable (%s); retrying in %.1f s", exc, delay)
+            else:
+                if code < 500 or delay is None:
+                    return code, payload
+                logger.info("Bot API answered %s; retrying in %.1f s", code, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
 def checked_bot(settings: Settings) -> CheckedBot:
     """The bot with the settings' API address, rate limiter, pool and timeouts."""
 
-    def request() -> HTTPXRequest:
-        return HTTPXRequest(
+    def request(kind: type[HTTPXRequest] = HTTPXRequest) -> HTTPXRequest:
+        return kind(
             connection_pool_size=CONNECTIONS,
             pool_timeout=REQUEST_TIMEOUT,
             read_timeout=REQUEST_TIMEOUT,
@@ -655,7 +682,7 @@ def checked_bot(settings: Settings) -> CheckedBot:
         settings.require_token(),
         base_url=settings.bot_api_url,
         base_file_url=settings.file_api_url,
-        request=request(),
+        request=request(RetryingRequest),
         get_updates_request=request(),
         rate_limiter=AIORateLimiter(
             overall_max_rate=settings.max_messages_per_second, max_retries=3
