@@ -82,6 +82,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Список того, на что я могу ответить: /topics.",
         "uk": "Перелік того, на що я можу відповісти: /topics.",
     },
+    "slow_down": {
+        "en": "You're asking faster than I can answer; I'll skip some. One question at a time, please.",
+        "ru": "Вы спрашиваете быстрее, чем я успеваю отвечать; часть вопросов пропущу. По одному, пожалуйста.",
+        "uk": "Ви питаєте швидше, ніж я встигаю відповідати; частину питань пропущу. По одному, будь ласка.",
+    },
     "too_long": {
         "en": "That message is too long for me: please ask in under {limit} characters.",
         "ru": "Слишком длинное сообщение: пожалуйста, уложитесь в {limit} символов.",

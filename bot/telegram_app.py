@@ -70,6 +70,10 @@ TOPICS_PER_PAGE = 8
 SEND_RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry of a failed send: 3.5 s at most
 TOKEN_CHECKS = 3  # getMe calls before a 401/404 on getUpdates counts as a revoked token
 EXIT_REVOKED = 3  # exit status when Telegram rejects the token while the bot runs
+CHAT_BURST = 5  # questions a chat may send at once before it is slowed down
+CHAT_RATE = 1.0  # questions per second a chat gets after that: Telegram's own per-chat pace
+SLOW_DOWN_EVERY = 10.0  # seconds between two "slow down" notes to one chat
+MAX_TRACKED_CHATS = 10_000  # then chats whose bucket is full again are forgotten
 HANGUP_QUIET = 0.3  # seconds without SIGHUP before reloading: a burst makes one reload
 EXAMPLE_ENTRIES = ("record-1935", "death", "stakhanovite-meaning", "city-renamed")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -99,6 +103,7 @@ class Services:
     """Held by every change to the knowledge (reload, upload, SIGHUP): one at a time, and
     each reports the state that is live when it finishes."""
     hangup_pending: bool = False
+    budget: ChatBudget = field(default_factory=lambda: ChatBudget())
     last_hangup: float = 0.0
     early_hangups: list[int] = field(default_factory=list)
     """SIGHUPs received while the process was starting, before the loop could handle them."""
@@ -237,6 +242,39 @@ def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | No
     return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
 
 
+class ChatBudget:
+    """A token bucket per chat: CHAT_BURST questions at once, then CHAT_RATE a second, so
+    one chat cannot fill the bot's overall sending budget and delay everyone else."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def take(self, chat_id: int, now: float) -> bool:
+        tokens, last = self._buckets.get(chat_id, (CHAT_BURST, now))
+        tokens = min(CHAT_BURST, tokens + (now - last) * CHAT_RATE)
+        allowed = tokens >= 1
+        self._buckets[chat_id] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > MAX_TRACKED_CHATS:
+            self._forget_full(now)
+        return allowed
+
+    def should_warn(self, chat_id: int, now: float) -> bool:
+        """At most one "slow down" note per chat per SLOW_DOWN_EVERY seconds."""
+        if now - self._warned.get(chat_id, -SLOW_DOWN_EVERY) < SLOW_DOWN_EVERY:
+            return False
+        self._warned[chat_id] = now
+        return True
+
+    def _forget_full(self, now: float) -> None:
+        self._buckets = {
+            chat: (tokens, last)
+            for chat, (tokens, last) in self._buckets.items()
+            if tokens + (now - last) * CHAT_RATE < CHAT_BURST
+        }
+        self._warned = {c: t for c, t in self._warned.items() if now - t < SLOW_DOWN_EVERY}
+
+
 async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a text question; log it for /unanswered and /stats."""
     message = update.effective_message
@@ -253,6 +291,12 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(replies.message("too_long", language, limit=MAX_QUESTION_CHARS))
         return
     svc = services(context)
+    now = asyncio.get_running_loop().time()
+    if not svc.budget.take(message.chat.id, now):
+        if svc.budget.should_warn(message.chat.id, now):
+            language = chosen or lang.detect(text[:200], fallback)
+            await message.reply_text(replies.message("slow_down", language))
+        return
     kb = svc.live.kb
     reply = await asyncio.to_thread(
         replies.reply_to,

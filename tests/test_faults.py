@@ -337,3 +337,18 @@ def test_a_chosen_language_survives_a_restart(start_bot, tmp_path):
     assert first.stop() == 0
     second = start_bot(data_dir=data)
     assert "Джерело" in ask(second.fake, "when did he die", user)["text"]
+
+
+def test_a_flooding_chat_cannot_delay_another_chat(start_bot):
+    bot = start_bot()
+    noisy, quiet = next(_users), next(_users)
+    for _ in range(150):
+        bot.fake.send_text(QUESTION, user_id=noisy)
+    started = time.monotonic()
+    assert ANSWER in ask(bot.fake, QUESTION, quiet)["text"]
+    assert time.monotonic() - started < 1.5
+    time.sleep(1)
+    flood = replies_to(bot.fake, noisy)
+    assert sum(MESSAGES["slow_down"]["en"] == text for text in flood) == 1
+    assert len(flood) <= 8
+    assert bot.stop() == 0, bot.log()
