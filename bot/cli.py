@@ -56,9 +56,12 @@ def make_embedder(settings: Settings) -> Embedder | None:
 
 
 def report_progress(done: int, total: int) -> None:
-    """A long first build shows how far it got, on standard error."""
-    end = "\n" if done >= total else ""
-    print(f"\rembedding {total} new phrasings: {done}/{total}", end=end, file=sys.stderr)
+    """A long first build shows how far it got on standard error (one line if not a terminal)."""
+    if sys.stderr.isatty():
+        end = "\n" if done >= total else ""
+        print(f"\rembedding {total} new phrasings: {done}/{total}", end=end, file=sys.stderr)
+    elif done >= total:
+        print(f"embedded {total} new phrasings (cached for next time)", file=sys.stderr)
 
 
 def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
