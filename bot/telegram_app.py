@@ -7,6 +7,7 @@ reply. Callback data carries only ids, checked against the knowledge being serve
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -67,6 +68,7 @@ MAX_QUESTION_CHARS = 1000
 REQUEST_TIMEOUT = 20.0
 CONNECTIONS = 16  # a small pool: httpcore scans every pooled connection per request
 TOPICS_PER_PAGE = 8
+MAX_UPDATE_BYTES = 1024 * 1024  # a webhook body larger than this is refused unread
 SEND_RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry of a failed send: 3.5 s at most
 TOKEN_CHECKS = 3  # getMe calls before a 401/404 on getUpdates counts as a revoked token
 EXIT_REVOKED = 3  # exit status when Telegram rejects the token while the bot runs
@@ -868,6 +870,21 @@ def run(
         ) from None
 
 
+def cap_webhook_bodies(limit: int = MAX_UPDATE_BYTES) -> None:
+    """Make PTB's webhook server (Tornado) refuse request bodies over `limit` bytes.
+
+    Tornado checks Content-Length against `max_body_size` before reading the body and stops
+    reading a chunked one at the limit; PTB builds its HTTPServer without that option, so the
+    class it uses is given a default. Telegram's updates are a few kilobytes: without this, an
+    unauthenticated client could make the bot buffer 100 MB per request before the secret is
+    checked.
+    """
+    from telegram.ext._utils import webhookhandler
+    from tornado.httpserver import HTTPServer
+
+    webhookhandler.HTTPServer = functools.partial(HTTPServer, max_body_size=limit)
+
+
 def _serve(
     settings: Settings,
     live: LiveKnowledge,
@@ -879,6 +896,7 @@ def _serve(
     log = QuestionLog(settings.data_dir / LOG_NAME)
     application = build_application(settings, live, log, early_hangups)
     if webhook_url:
+        cap_webhook_bodies()
         application.run_webhook(
             listen=listen,
             port=port,

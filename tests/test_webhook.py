@@ -110,3 +110,22 @@ def test_webhook_update_is_answered(webhook_bot):
 def test_webhook_refuses_posts_without_the_secret(webhook_bot):
     fake, url = webhook_bot
     assert post(url, update("when did stakhanov die", 2), "wrong") == 403
+
+
+def test_an_oversized_body_without_the_secret_is_refused_unread(webhook_bot):
+    fake, url = webhook_bot
+    body = b"x" * (50 * 1024 * 1024)
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, ConnectionError):
+        status = 0
+    assert status in (0, 400, 413)
+    assert time.monotonic() - started < 5
+    secret = webhook_secret(fake.token)
+    assert post(url, update("when did he die", 7), secret) == 200
+    fake.wait_for("sendMessage", lambda p: "1977" in p.get("text", ""), timeout=15)
