@@ -18,6 +18,7 @@ from bot.knowledge import (
     KnowledgeError,
     LiveKnowledge,
     default_path,
+    home_path,
     load,
     shipped_embeddings,
 )
@@ -38,9 +39,13 @@ class CommandError(Exception):
 
 
 def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
-    """--knowledge, else KNOWLEDGE_FILE, else the knowledge file shipped with the package."""
+    """--knowledge, else KNOWLEDGE_FILE, else the file an upload left in DATA_DIR, else the
+    knowledge file shipped with the package."""
     chosen = getattr(args, "knowledge", None) or settings.knowledge_file
-    return Path(chosen) if chosen else default_path()
+    if chosen:
+        return Path(chosen)
+    uploaded = home_path(settings.data_dir)
+    return uploaded if uploaded.is_file() else default_path()
 
 
 def make_embedder(settings: Settings) -> Embedder | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,6 +157,11 @@ def default_path() -> Path:
         if candidate.is_file():
             return candidate
     return here.parent / "knowledge" / "faq.yaml"
+
+
+def home_path(data_dir: Path) -> Path:
+    """The knowledge file an upload made writable in DATA_DIR (see LiveKnowledge.upload_target)."""
+    return data_dir / "knowledge" / "faq.yaml"
 
 
 def shipped_embeddings() -> Path:
@@ -510,9 +516,20 @@ class LiveKnowledge:
         self.embedder = embedder
         self.kb: KnowledgeBase = load(self.path, embedder)
 
-    def parse(self, data: bytes) -> KnowledgeBase:
-        """Validate new contents for this knowledge file, indexed the way it is served."""
-        return parse(data, self.path, self.embedder)
+    def parse(self, data: bytes, path: Path | None = None) -> KnowledgeBase:
+        """Validate new contents for this knowledge file (or one at `path`), indexed the way
+        it is served."""
+        return parse(data, path or self.path, self.embedder)
+
+    def upload_target(self, home: Path) -> Path:
+        """Where an uploaded file is written: the file being served, unless that is the copy
+        shipped inside the package (overwritten on upgrade): then `home`, seeded with the
+        shipped sources/ so the upload's citations resolve there."""
+        if self.path.resolve() != default_path().resolve():
+            return self.path
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(self.path.parent / SOURCES_DIR, home / SOURCES_DIR, dirs_exist_ok=True)
+        return home / self.path.name
 
     def reload(self) -> Changes:
         """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""

@@ -58,7 +58,14 @@ from telegram.request import HTTPXRequest
 
 from bot import language as lang
 from bot import replies
-from bot.knowledge import MAX_FILE_BYTES, Entry, KnowledgeBase, KnowledgeError, LiveKnowledge
+from bot.knowledge import (
+    MAX_FILE_BYTES,
+    Entry,
+    KnowledgeBase,
+    KnowledgeError,
+    LiveKnowledge,
+    home_path,
+)
 from bot.settings import Settings
 from bot.store import LOG_NAME, PREFERENCES_NAME, Preferences, QuestionLog, replace_file
 
@@ -479,15 +486,20 @@ async def install_upload(svc: Services, data: bytes) -> str:
     """Validate, back up, write and serve an uploaded knowledge file; the reply (HTML)."""
     live = svc.live
     try:
-        kb = await asyncio.to_thread(live.parse, data)
+        target = await asyncio.to_thread(live.upload_target, home_path(svc.settings.data_dir).parent)
+        kb = await asyncio.to_thread(live.parse, data, target)
     except KnowledgeError as exc:
         return f"That file has problems; nothing changed.\n{problems_text(exc)}"
+    except OSError as exc:
+        logger.error("cannot prepare %s for the knowledge file: %s", svc.settings.data_dir, exc)
+        return "The file could not be saved; nothing changed."
     backups = svc.settings.data_dir / "backups"
     try:
-        backup = await asyncio.to_thread(replace_file, live.path, data, backups)
+        backup = await asyncio.to_thread(replace_file, target, data, backups)
     except OSError as exc:
-        logger.error("cannot write the knowledge file %s: %s", live.path, exc)
+        logger.error("cannot write the knowledge file %s: %s", target, exc)
         return "The file is valid but could not be saved; nothing changed."
+    live.path = target
     changes = live.install(kb)
     logger.info("knowledge replaced by upload: %s", changes.summary(kb))
     saved = f" Previous file backed up as {replies.escape(backup.name)}." if backup else ""

@@ -76,3 +76,34 @@ def test_a_burst_of_sighups_is_coalesced(fake, tmp_path):
     reloads = log_path.read_text().count("knowledge reloaded on SIGHUP")
     assert reloads == 1
     assert stop(process) == 0
+
+
+def test_an_upload_without_knowledge_file_goes_to_data_dir_not_the_package(fake, tmp_path):
+    shipped = default_path()
+    before = shipped.read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        ADMIN_USER_IDS="4242",
+        DATA_DIR=str(tmp_path / "data"),
+    )
+    new = before.replace(b"Aleksei Stakhanov died in 1977", b"[uploaded] Aleksei Stakhanov died in 1977", 1)
+    try:
+        for run in range(2):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            fake.wait_for("getUpdates", timeout=30, count=run + 1)
+            if run == 0:
+                fake.send_document(new, "faq.yaml", user_id=4242)
+                fake.wait_for("sendMessage", lambda p: "Installed" in p.get("text", ""))
+            fake.send_text("how did stakhanov die", user_id=500 + run)
+            fake.wait_for("sendMessage", lambda p, u=500 + run: p.get("chat_id") == u
+                          and "[uploaded]" in p.get("text", ""))
+            assert stop(process) == 0
+        assert shipped.read_bytes() == before
+        assert (tmp_path / "data" / "knowledge" / "faq.yaml").read_bytes() == new
+    finally:
+        shipped.write_bytes(before)
