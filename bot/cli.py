@@ -10,24 +10,22 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot import __version__, replies
-from bot.knowledge import (
-    EMBEDDINGS_NAME,
-    KnowledgeError,
-    LiveKnowledge,
-    default_path,
-    home_path,
-    load,
-    shipped_embeddings,
-)
+from bot import __version__
 from bot.language import SUPPORTED
-from bot.matching import Embedder
-from bot.normalise import without_surrogates
-from bot.settings import Settings, SettingsError, from_env, load_dotenv_file
+
+if TYPE_CHECKING:
+    from bot.knowledge import LiveKnowledge
+    from bot.matching import Embedder
+    from bot.settings import Settings
+
+# The modules behind the commands (pydantic, numpy, the matcher) load inside the commands, so
+# `run` can catch a SIGHUP within milliseconds of starting rather than after the imports.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HANGUPS: list[int] = []
+"""SIGHUPs received while `run` starts, before its event loop handles them: each a reload."""
 
 
 class CommandError(Exception):
@@ -41,6 +39,8 @@ class CommandError(Exception):
 def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
     """--knowledge, else KNOWLEDGE_FILE, else the file an upload left in DATA_DIR, else the
     knowledge file shipped with the package."""
+    from bot.knowledge import default_path, home_path
+
     chosen = getattr(args, "knowledge", None) or settings.knowledge_file
     if chosen:
         return Path(chosen)
@@ -50,6 +50,8 @@ def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
 
 def make_embedder(settings: Settings) -> Embedder | None:
     """The semantic signal's encoder and cache, or None when it is off or not installed."""
+    from bot.knowledge import EMBEDDINGS_NAME, shipped_embeddings
+    from bot.matching import Embedder
     from bot.matching.embeddings import EmbeddingCache
     from bot.matching.semantic import load_encoder
 
@@ -70,6 +72,8 @@ def report_progress(done: int, total: int) -> None:
 
 
 def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
+    from bot.knowledge import KnowledgeError, LiveKnowledge
+
     try:
         return LiveKnowledge(knowledge_path(args, settings), make_embedder(settings))
     except KnowledgeError as exc:
@@ -97,6 +101,9 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or one per stdin line, as text or JSON lines."""
+    from bot import replies
+    from bot.normalise import without_surrogates
+
     kb = open_knowledge(args, settings).kb
 
     def answer(question: str) -> None:
@@ -118,6 +125,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Check a knowledge file; print a summary, or every problem found."""
+    from bot.knowledge import KnowledgeError, load
+
     path = Path(args.path) if args.path else knowledge_path(args, settings)
     try:
         kb = load(path)
@@ -147,6 +156,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     """Turn logged unanswered questions into evaluation cases for the admin to label."""
+    from bot import replies
     from bot.store import LOG_NAME, unanswered
 
     path = settings.data_dir / LOG_NAME
@@ -174,15 +184,12 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT or SIGTERM."""
     settings.require_token()
-    hangups: list[int] = []
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, lambda number, _: hangups.append(number))
     live = open_knowledge(args, settings)
     from bot import telegram_app
 
     telegram_app.configure_logging(settings)
     try:
-        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port, hangups)
+        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port, HANGUPS)
     except telegram_app.StartupError as exc:
         raise CommandError(str(exc), exc.code) from None
     return EXIT_OK
@@ -254,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "run" and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda number, _: HANGUPS.append(number))
+    from bot.settings import SettingsError, from_env, load_dotenv_file
+
     try:
         load_dotenv_file()
         settings = from_env()

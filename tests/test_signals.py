@@ -59,7 +59,7 @@ def test_a_sighup_while_starting_is_a_reload_not_a_death(fake, tmp_path):
     process, log_path = start(fake, tmp_path)
     time.sleep(0.3)
     process.send_signal(signal.SIGHUP)
-    fake.wait_for("getUpdates", timeout=30)
+    fake.wait_for("getUpdates", timeout=60)
     wait_for_line(log_path, "knowledge reloaded on SIGHUP")
     assert process.poll() is None
     assert stop(process) == 0
