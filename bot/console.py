@@ -96,7 +96,7 @@ class Console:
     def set_language(self, args: list[str]) -> None:
         from bot.language import SUPPORTED, supported
 
-        if not args:
+        if not args or args[0].lower() == "auto":
             self.language = None
             self.say("Answer language: detected from each question.")
         elif supported(args[0]):

@@ -81,7 +81,7 @@ class Tally:
     def as_dict(self) -> dict[str, Any]:
         return {
             "in_scope": self.in_scope,
-            "top1_accuracy": round(self.top1, 4),
+            "top1_accuracy": round(self.top1, 4) if self.in_scope else None,
             "clarify_rate": round(self.clarify_rate, 4),
             "out_of_scope": self.out_scope,
             "false_answer_rate": round(self.false_answer_rate, 4),
@@ -97,15 +97,27 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(
-            t.top1 >= self.targets.min_top1_accuracy
-            and t.false_answer_rate <= self.targets.max_false_answer_rate
-            for t in (*self.by_language.values(), self.overall)
-        )
+        return not self.failures()
+
+    def failures(self) -> list[str]:
+        """Each missed target, by language: "en: top-1 76.7 % < 80 %"."""
+        found = []
+        for name, t in [*sorted(self.by_language.items()), ("overall", self.overall)]:
+            if t.in_scope and t.top1 < self.targets.min_top1_accuracy:
+                found.append(
+                    f"{name}: top-1 {t.top1:.1%} < {self.targets.min_top1_accuracy:.0%}"
+                )
+            if t.false_answer_rate > self.targets.max_false_answer_rate:
+                found.append(
+                    f"{name}: false answers {t.false_answer_rate:.1%} > "
+                    f"{self.targets.max_false_answer_rate:.0%}"
+                )
+        return found
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "failures": self.failures(),
             "targets": self.targets.model_dump(),
             "overall": self.overall.as_dict(),
             "languages": {k: v.as_dict() for k, v in self.by_language.items()},
@@ -128,15 +140,16 @@ class Report:
             f"{'declined by example':>20}"
         ]
         for name, tally in [*sorted(self.by_language.items()), ("overall", self.overall)]:
+            top1 = f"{tally.top1:7.1%}" if tally.in_scope else f"{'-':>7}"
             rows.append(
-                f"{name:8} {tally.top1:7.1%} {tally.clarify_rate:8.1%} "
+                f"{name:8} {top1} {tally.clarify_rate:8.1%} "
                 f"{tally.false_answer_rate:10.1%} {tally.in_scope:5} {tally.out_scope:5} "
                 f"{tally.declined_by_example:20}"
             )
         target = (
             f"targets: top-1 >= {self.targets.min_top1_accuracy:.0%}, "
             f"false answers <= {self.targets.max_false_answer_rate:.0%} -> "
-            f"{'PASS' if self.passed else 'FAIL'}"
+            f"{'PASS' if self.passed else 'FAIL: ' + '; '.join(self.failures())}"
         )
         misses = [f"misses ({len(self.overall.misses)}):"] + [
             "  " + m.describe() for m in self.overall.misses

@@ -82,6 +82,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Список того, на что я могу ответить: /topics.",
         "uk": "Перелік того, на що я можу відповісти: /topics.",
     },
+    "unknown_command": {
+        "en": "I don't know that command. /help lists what I can do.",
+        "ru": "Я не знаю такой команды. /help — что я умею.",
+        "uk": "Я не знаю такої команди. /help — що я вмію.",
+    },
     "slow_down": {
         "en": "You're asking faster than I can answer; I'll skip some. One question at a time, please.",
         "ru": "Вы спрашиваете быстрее, чем я успеваю отвечать; часть вопросов пропущу. По одному, пожалуйста.",
@@ -228,7 +233,7 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
         "score": reply.score,
         "signals": _signals_json(reply.match.best),
         "answer": entry.text("answer", reply.language) if entry else None,
-        "sources": [_source_json(kb, c) for c in entry.citations] if entry else [],
+        "sources": [_source_json(kb, c, reply.language) for c in entry.citations] if entry else [],
         "suggestions": [
             {"entry_id": e.id, "question": first_question(e, reply.language), "score": score}
             for e, score in reply.suggestions
@@ -244,15 +249,18 @@ def _signals_json(best: Candidate | None) -> dict[str, float | None]:
     return {"lexical": best.lexical, "semantic": best.semantic}
 
 
-def _source_json(kb: KnowledgeBase, citation: Citation) -> dict[str, str]:
+def _source_json(kb: KnowledgeBase, citation: Citation, language: str) -> dict[str, str]:
     source = kb.sources[citation.source]
-    return {
+    fields = {
         "title": source.title,
         "publisher": source.publisher,
         "url": source.url,
         "published": source.published,
         "quote": citation.quote,
     }
+    if language in citation.translation:
+        fields["translation"] = citation.translation[language]
+    return fields
 
 
 def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:

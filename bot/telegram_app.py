@@ -222,7 +222,20 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Let the user choose the answer language."""
+    """Let the user choose the answer language: `/lang uk` at once, else with buttons."""
+    choice = (context.args or [""])[0].lower()
+    if choice == "auto" or lang.supported(choice) == choice:
+        chosen = None if choice == "auto" else choice
+        if chosen:
+            context.user_data["lang"] = chosen
+        else:
+            context.user_data.pop("lang", None)
+        await remember_language(update, context, chosen)
+        key = "language_set" if chosen else "language_auto"
+        await update.effective_message.reply_text(
+            replies.message(key, chosen or ui_language(update, context))
+        )
+        return
     language = ui_language(update, context)
     rows = [
         [("English", "l:en"), ("Русский", "l:ru"), ("Українська", "l:uk")],
@@ -315,13 +328,21 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         fallback=fallback,
         thresholds=svc.settings.thresholds,
     )
-    svc.log.record(text, reply.match.normalised, reply.status, reply.language)
+    if not reply.match.small_talk:
+        svc.log.record(text, reply.match.normalised, reply.status, reply.language)
     await send_reply(message, kb, reply)
 
 
 def whole_number(text: str) -> int | None:
     """An ASCII whole number, or None: `str.isdigit` also accepts "²", which `int` refuses."""
     return int(text) if re.fullmatch(r"-?[0-9]{1,6}", text) else None
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /command the bot doesn't have: say so, and point to /help."""
+    await update.effective_message.reply_text(
+        replies.message("unknown_command", ui_language(update, context))
+    )
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -785,6 +806,7 @@ def build_application(
     application.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, question))
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     application.add_handler(MessageHandler(fresh & private & yaml_file, upload))
+    application.add_handler(MessageHandler(fresh & private & filters.COMMAND, unknown_command))
     application.add_handler(
         MessageHandler(fresh & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text)
     )

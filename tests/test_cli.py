@@ -222,3 +222,13 @@ def test_unanswered_shows_control_characters_instead_of_sending_them(tmp_path):
 def test_console_echo_shows_control_characters_instead_of_sending_them():
     out = run("console", stdin=":evil\x1b]0;pwned\x07\n").stdout.decode()
     assert "\x1b" not in out and "\\u001b" in out
+
+
+def test_console_lang_auto_is_accepted():
+    out = run("console", stdin=":lang uk\n:lang auto\n").stdout.decode()
+    assert "detected from each question" in out and "Unknown language" not in out
+
+
+def test_ask_json_in_russian_carries_the_quote_translation():
+    (answer,) = json_lines(run("ask", "--json", "когда умер стаханов").stdout)
+    assert answer["language"] == "ru" and answer["sources"][0]["translation"]

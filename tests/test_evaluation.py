@@ -95,3 +95,19 @@ def test_text_report_has_a_row_per_language(kb):
     ]
     text = evaluate(kb, cases, Thresholds(), Targets()).text()
     assert "\nen " in text and "\nru " in text and "\noverall " in text
+
+
+def test_a_failed_eval_says_which_language_and_target_missed(kb):
+    cases = [
+        Case(q="who won the 1988 olympics", expect="death"),
+        Case(q="когда умер стаханов", lang="ru", expect="death"),
+    ]
+    report = evaluate(kb, cases, Thresholds(), Targets())
+    assert report.failures() == ["en: top-1 0.0% < 92%", "overall: top-1 50.0% < 92%"]
+    assert "FAIL: en: top-1 0.0% < 92%" in report.text()
+
+
+def test_a_set_without_in_scope_questions_reports_no_top1(kb):
+    report = evaluate(kb, [Case(q="who won the 1988 olympics", expect=None)], Thresholds(), Targets())
+    assert report.as_dict()["overall"]["top1_accuracy"] is None
+    assert "100.0%" not in report.text().splitlines()[1]

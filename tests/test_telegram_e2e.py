@@ -342,6 +342,23 @@ def test_topics_lists_every_entry_across_pages(fake, bot):
     assert entries and more and not set(entries) & set(more)
 
 
+def test_lang_with_an_argument_sets_the_language_at_once(fake, bot):
+    user = next(_users)
+    assert "українською" in ask(fake, "/lang uk", user)["text"]
+    assert "Джерело" in ask(fake, "when did he die", user)["text"]
+
+
+def test_an_unknown_command_points_to_help(fake, bot):
+    assert "/help" in ask(fake, "/frobnicate")["text"]
+
+
+def test_greetings_are_not_logged_as_unanswered(fake, bot):
+    ask(fake, "hi")
+    ask(fake, "thanks!")
+    reply = ask(fake, "/unanswered 50", ADMINS[1])
+    assert "× hi" not in reply["text"] and "thanks" not in reply["text"]
+
+
 def test_pressing_the_same_page_twice_brings_no_apology(fake, bot):
     user = next(_users)
     ask(fake, "/topics", user)
