@@ -10,7 +10,7 @@ from typing import Any
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase
 from bot.matching import Candidate, Match, Status, Thresholds
-from bot.normalise import without_surrogates
+from bot.normalise import without_surrogates, words
 
 TELEGRAM_LIMIT = 4096
 
@@ -81,6 +81,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "See /topics for what I can answer.",
         "ru": "Список того, на что я могу ответить: /topics.",
         "uk": "Перелік того, на що я можу відповісти: /topics.",
+    },
+    "thanks": {
+        "en": "You're welcome! Ask me anything else about Stakhanov and the Stakhanovite movement.",
+        "ru": "Пожалуйста! Спрашивайте ещё о Стаханове и стахановском движении.",
+        "uk": "Будь ласка! Питайте ще про Стаханова і стахановський рух.",
     },
     "unknown_command": {
         "en": "I don't know that command. /help lists what I can do.",
@@ -290,7 +295,15 @@ def plain(reply: Reply, kb: KnowledgeBase) -> str:
         return "\n".join(
             [message("no_match", reply.language), message("closest", reply.language), *options]
         )
-    return message("greeting" if reply.match.small_talk else "no_match", reply.language)
+    return message(small_talk_reply(reply) if reply.match.small_talk else "no_match", reply.language)
+
+
+_THANKS = frozenset("thanks thank thx ty cheers спасибо дякую".split())
+
+
+def small_talk_reply(reply: Reply) -> str:
+    """The message key for small talk: thanks get "you're welcome", the rest a greeting."""
+    return "thanks" if _THANKS & set(words(reply.question)) else "greeting"
 
 
 def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELEGRAM_LIMIT) -> str:

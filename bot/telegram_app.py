@@ -172,7 +172,7 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
             reply_markup=entry_keyboard([entry for entry, _ in reply.suggestions], language),
         )
     elif reply.match.small_talk:
-        await message.reply_text(replies.message("greeting", language))
+        await message.reply_text(replies.message(replies.small_talk_reply(reply), language))
     else:
         text = (
             f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"

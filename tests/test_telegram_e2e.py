@@ -352,6 +352,11 @@ def test_an_unknown_command_points_to_help(fake, bot):
     assert "/help" in ask(fake, "/frobnicate")["text"]
 
 
+def test_thanks_get_you_are_welcome_not_hello(fake, bot):
+    reply = ask(fake, "thanks!")["text"]
+    assert "welcome" in reply and "Hello" not in reply
+
+
 def test_greetings_are_not_logged_as_unanswered(fake, bot):
     ask(fake, "hi")
     ask(fake, "thanks!")
