@@ -338,6 +338,17 @@ def whole_number(text: str) -> int | None:
     return int(text) if re.fullmatch(r"-?[0-9]{1,6}", text) else None
 
 
+async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A document that is not .yaml/.yml: admins are told the format, others to send text."""
+    user = update.effective_user
+    if user is not None and user.id in services(context).settings.admin_ids:
+        await update.effective_message.reply_text(
+            "Knowledge files are accepted as .yaml or .yml documents; nothing changed."
+        )
+        return
+    await not_text(update, context)
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A /command the bot doesn't have: say so, and point to /help."""
     await update.effective_message.reply_text(
@@ -510,7 +521,8 @@ async def install_upload(svc: Services, data: bytes) -> str:
         target = await asyncio.to_thread(live.upload_target, home_path(svc.settings.data_dir).parent)
         kb = await asyncio.to_thread(live.parse, data, target)
     except KnowledgeError as exc:
-        return f"That file has problems; nothing changed.\n{problems_text(exc)}"
+        named = KnowledgeError([p.replace(str(target), "uploaded file") for p in exc.problems])
+        return f"That file has problems; nothing changed.\n{problems_text(named)}"
     except OSError as exc:
         logger.error("cannot prepare %s for the knowledge file: %s", svc.settings.data_dir, exc)
         return "The file could not be saved; nothing changed."
@@ -807,6 +819,7 @@ def build_application(
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     application.add_handler(MessageHandler(fresh & private & yaml_file, upload))
     application.add_handler(MessageHandler(fresh & private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(fresh & private & filters.Document.ALL, other_document))
     application.add_handler(
         MessageHandler(fresh & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text)
     )

@@ -228,7 +228,13 @@ def test_admin_upload_of_an_invalid_file_changes_nothing(fake, bot, workdir):
     before = path.read_bytes()
     reply = ask_upload(fake, b"entries: [\n", "broken.yml", ADMINS[4])
     assert "nothing changed" in reply["text"] and "invalid YAML" in reply["text"]
+    assert str(path) not in reply["text"] and "uploaded file" in reply["text"]
     assert path.read_bytes() == before
+
+
+def test_an_admin_sending_a_txt_file_is_told_the_format(fake, bot):
+    reply = ask_upload(fake, b"hello", "faq.txt", ADMINS[4])
+    assert ".yaml" in reply["text"] and "only read text" not in reply["text"]
 
 
 def test_upload_by_non_admin_is_refused(fake, bot, workdir):
