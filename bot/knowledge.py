@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from bot.language import DEFAULT
@@ -64,15 +65,28 @@ def _require_default_language(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class Source(_Model):
+    """A source an answer may cite.
+
+    *archived*: the seed kind; its plain text is kept in sources/ and every citation quotes it
+    verbatim. *referenced*: a public page we only link to; its facts are restated in our own
+    words, cited with a locator (section or paragraph) and never quoted.
+    """
+
     id: Id
+    kind: Literal["archived", "referenced"] = "archived"
     title: Text
     publisher: Text
     author: Text | None = None
     url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
-    published: Text
-    text: Text = Field(description="The archived plain text: a file in sources/ beside the YAML file.")
+    published: Text | None = None
+    language: LanguageCode | None = None
+    licence: Text | None = None
+    accessed: Text | None = Field(default=None, description="The date the page was read.")
+    text: Text | None = Field(
+        default=None, description="The archived plain text: a file in sources/ beside the YAML file."
+    )
 
-    @field_validator("published", mode="before")
+    @field_validator("published", "accessed", mode="before")
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
         return (
@@ -83,15 +97,42 @@ class Source(_Model):
             else value
         )
 
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> Source:
+        if self.kind == "archived":
+            missing = [n for n in ("text", "published") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"an archived source needs {' and '.join(missing)}")
+        else:
+            missing = [n for n in ("licence", "language", "accessed") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"a referenced source needs {', '.join(missing)}")
+            if self.text is not None:
+                raise ValueError("a referenced source has no archived text (remove 'text')")
+        return self
+
     @property
     def year(self) -> str:
-        return self.published[:4]
+        """When the source is dated: its publication year, else the date it was read."""
+        return self.published[:4] if self.published else f"{self.accessed}"
 
 
 class Citation(_Model):
+    """Where an answer's facts come from: a verbatim quote of an archived source, or a
+    locator (section, paragraph) in a referenced one."""
+
     source: Id
-    quote: Text
+    quote: Text | None = None
+    locator: Text | None = None
     translation: dict[LanguageCode, Text] = {}
+
+    @model_validator(mode="after")
+    def _quote_or_locator(self) -> Citation:
+        if self.quote is None and self.locator is None:
+            raise ValueError("needs a quote (archived source) or a locator (referenced source)")
+        if self.translation and self.quote is None:
+            raise ValueError("a translation needs a quote")
+        return self
 
 
 class Entry(_Model):
@@ -330,11 +371,20 @@ class _Locator:
         line = self.lines.get(index)
         return f"{label} (line {line})" if line else label
 
+    def source(self, index: int) -> str:
+        sources = self.raw.get("sources")
+        item = sources[index] if isinstance(sources, list) and index < len(sources) else None
+        name = item.get("id") if isinstance(item, dict) else None
+        return f"source '{name}'" if isinstance(name, str) else f"source #{index + 1}"
+
     def describe(self, err: Mapping[str, Any]) -> str:
         loc = list(err["loc"])
         prefix = f"{self.path}: "
         if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
             prefix += f"{self.entry(loc[1])}: "
+            loc = loc[2:]
+        elif len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            prefix += f"{self.source(loc[1])}: "
             loc = loc[2:]
         field_path = ".".join(str(p) for p in loc) or "file"
         return f"{prefix}{field_path}: {_message(err)}"
@@ -356,9 +406,13 @@ def _message(err: Mapping[str, Any]) -> str:
 def _read_sources(model: KnowledgeFile, path: Path) -> tuple[dict[str, str], list[str]]:
     texts: dict[str, str] = {}
     problems: list[str] = []
+    seen: set[str] = set()
     for source in model.sources:
-        if source.id in texts:
+        if source.id in seen:
             problems.append(f"{path}: source '{source.id}': duplicate source id")
+            continue
+        seen.add(source.id)
+        if source.text is None:
             continue
         try:
             texts[source.id] = quote_form(read_source_text(path, source.text))
@@ -406,7 +460,7 @@ def read_source_text(knowledge_path: Path, name: str) -> str:
 def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locator) -> list[str]:
     ids = [e.id for e in model.entries]
     known = set(ids)
-    source_ids = {s.id for s in model.sources}
+    sources = {s.id: s for s in model.sources}
     problems: list[str] = []
     seen: set[str] = set()
     for index, entry in enumerate(model.entries):
@@ -420,17 +474,30 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
             elif rel == entry.id:
                 problems.append(f"{label}: related: an entry cannot relate to itself")
         for n, citation in enumerate(entry.citations, 1):
-            if citation.source not in source_ids:
-                problems.append(f"{label}: citation {n}: unknown source id '{citation.source}'")
-            elif (
-                citation.source in texts
-                and quote_form(citation.quote) not in texts[citation.source]
-            ):
-                problems.append(
-                    f"{label}: citation {n}: quote not found verbatim in source "
-                    f"'{citation.source}': \"{_shorten(citation.quote)}\""
-                )
+            problem = _citation_problem(citation, sources.get(citation.source), texts)
+            if problem:
+                problems.append(f"{label}: citation {n}: {problem}")
     return problems
+
+
+def _citation_problem(citation: Citation, source: Source | None, texts: dict[str, str]) -> str:
+    """What is wrong with one citation of `source`, or '' when nothing is."""
+    if source is None:
+        return f"unknown source id '{citation.source}'"
+    if source.kind == "referenced":
+        if citation.quote is not None:
+            return (
+                f"source '{source.id}' is referenced, not archived: restate its facts in the "
+                "answer and give a locator instead of a quote"
+            )
+        return "" if citation.locator else f"source '{source.id}' needs a locator"
+    if citation.quote is None:
+        return f"source '{source.id}' is archived: give a verbatim quote"
+    if source.id in texts and quote_form(citation.quote) not in texts[source.id]:
+        return (
+            f"quote not found verbatim in source '{source.id}': \"{_shorten(citation.quote)}\""
+        )
+    return ""
 
 
 def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> list[str]:

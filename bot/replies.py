@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import language as lang
-from bot.knowledge import Citation, Entry, KnowledgeBase
+from bot.knowledge import Citation, Entry, KnowledgeBase, Source
 from bot.matching import Candidate, Match, Status, Thresholds
 from bot.normalise import without_surrogates, words
 
@@ -17,18 +17,24 @@ TELEGRAM_LIMIT = 4096
 MESSAGES: dict[str, dict[str, str]] = {
     "source": {"en": "Source", "ru": "Источник", "uk": "Джерело"},
     "translation": {"en": "Translation", "ru": "Перевод", "uk": "Переклад"},
+    "locator": {"en": "Where", "ru": "Где", "uk": "Де"},
     "clarify": {
         "en": "I'm not sure which of these you mean:",
         "ru": "Не уверен, что именно вы имеете в виду:",
         "uk": "Не впевнений, що саме ви маєте на увазі:",
     },
     "no_match": {
-        "en": "Sorry, my sources don't cover that. I only know what one 2010 RFE/RL article "
-        "says about Aleksei Stakhanov and the Stakhanovite movement.",
-        "ru": "К сожалению, мои источники об этом не говорят. Я знаю только то, что сказано "
-        "в одной статье RFE/RL 2010 года об Алексее Стаханове и стахановском движении.",
-        "uk": "На жаль, мої джерела про це не кажуть. Я знаю лише те, що сказано в одній "
-        "статті RFE/RL 2010 року про Олексія Стаханова і стахановський рух.",
+        "en": "Sorry, my sources don't cover that. I answer only from the sources I list, about "
+        "Aleksei Stakhanov and the Stakhanovite movement.",
+        "ru": "К сожалению, мои источники об этом не говорят. Я отвечаю только тем, что "
+        "говорят мои источники об Алексее Стаханове и стахановском движении.",
+        "uk": "На жаль, мої джерела про це не кажуть. Я відповідаю лише тим, що кажуть мої "
+        "джерела про Олексія Стаханова і стахановський рух.",
+    },
+    "further": {
+        "en": "You may find more in:",
+        "ru": "Больше, возможно, найдётся здесь:",
+        "uk": "Більше, можливо, знайдеться тут:",
     },
     "greeting": {
         "en": "Hello! Ask me anything about Aleksei Stakhanov and the Stakhanovite movement, "
@@ -41,28 +47,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "related": {"en": "Related", "ru": "Связанные вопросы", "uk": "Пов'язані питання"},
     "start": {
         "en": "Hello! I answer questions about Aleksei Stakhanov and the Soviet Stakhanovite "
-        'movement, from the {publisher} article "{title}" ({year}). Every answer comes with '
-        "its source. Ask me anything in English, Russian or Ukrainian, or try one of these:",
+        "movement from public sources ({sources}). Every answer names its sources. Ask me "
+        "anything in English, Russian or Ukrainian, or try one of these:",
         "ru": "Здравствуйте! Я отвечаю на вопросы об Алексее Стаханове и стахановском движении "
-        "по статье {publisher} «{title}» ({year}). К каждому ответу прилагаю источник. "
+        "по открытым источникам ({sources}). К каждому ответу прилагаю источники. "
         "Спрашивайте по-русски, по-украински или по-английски, или попробуйте:",
         "uk": "Вітаю! Я відповідаю на питання про Олексія Стаханова і стахановський рух за "
-        "статтею {publisher} «{title}» ({year}). До кожної відповіді додаю джерело. "
+        "відкритими джерелами ({sources}). До кожної відповіді додаю джерела. "
         "Питайте українською, російською чи англійською, або спробуйте:",
     },
     "help": {
         "en": 'Just type a question, e.g. "when did Stakhanov die?". I answer from my sources '
-        "and quote them; if they don't say, I tell you so.\n\n"
+        "and cite them; if they don't say, I tell you so.\n\n"
         "/topics - everything I can answer\n/lang - choose the answer language\n"
         "/help - this message\n\nIn groups, mention me or reply to my message. "
         "In any chat, type @{username} and a question to share an answer.",
         "ru": "Просто напишите вопрос, например «когда умер Стаханов?». Я отвечаю по своим "
-        "источникам и цитирую их; если они об этом молчат, я так и скажу.\n\n"
+        "источникам и ссылаюсь на них; если они об этом молчат, я так и скажу.\n\n"
         "/topics - всё, на что я могу ответить\n/lang - язык ответов\n/help - эта справка"
         "\n\nВ группах упомяните меня или ответьте на моё сообщение. В любом чате наберите "
         "@{username} и вопрос, чтобы поделиться ответом.",
         "uk": "Просто напишіть питання, наприклад «коли помер Стаханов?». Я відповідаю за "
-        "своїми джерелами і цитую їх; якщо вони про це мовчать, я так і скажу.\n\n"
+        "своїми джерелами і посилаюся на них; якщо вони про це мовчать, я так і скажу.\n\n"
         "/topics - усе, на що я можу відповісти\n/lang - мова відповідей\n/help - ця довідка"
         "\n\nУ групах згадайте мене або дайте відповідь на моє повідомлення. У будь-якому чаті "
         "наберіть @{username} і питання, щоб поділитися відповіддю.",
@@ -189,6 +195,8 @@ class Reply:
     match: Match
     entry: Entry | None
     suggestions: tuple[tuple[Entry, float], ...]
+    further: tuple[Source, ...] = ()
+    """For a decline: the listed sources most likely to answer it."""
 
     @property
     def score(self) -> float:
@@ -218,7 +226,40 @@ def reply_to(
         floor = (thresholds or Thresholds()).clarify
         near = [c for c in match.candidates if c.score >= floor][:2]
         suggestions = tuple((kb.by_id[c.entry_id], c.score) for c in near)
-    return Reply(question, match.status, chosen, match, entry, suggestions)
+    declined = match.status == "no_match" and not match.small_talk
+    further = further_sources(kb, match, chosen) if declined else ()
+    return Reply(question, match.status, chosen, match, entry, suggestions, further)
+
+
+FURTHER_SOURCES = 2
+SAME_LANGUAGE_BONUS = 1.25  # a source in the asker's language wins a near tie
+
+
+def further_sources(kb: KnowledgeBase, match: Match, language: str) -> tuple[Source, ...]:
+    """The referenced sources most likely to answer a question the bot declines.
+
+    Each is weighed by the scores of the nearest entries that cite it, a little more when
+    it is in the asker's language, then by how much of the knowledge cites it. Only sources
+    the knowledge file lists can be named; archived ones are already fully used.
+    """
+    referenced = [s for s in kb.sources.values() if s.kind == "referenced"]
+    weight = dict.fromkeys((s.id for s in referenced), 0.0)
+    for candidate in match.candidates[:5]:
+        for source_id in {c.source for c in kb.by_id[candidate.entry_id].citations}:
+            if source_id in weight:
+                weight[source_id] += max(candidate.score, 0.0)
+    cited = {s.id: sum(c.source == s.id for e in kb.entries for c in e.citations) for s in referenced}
+
+    def rank(source: Source) -> tuple[float, int]:
+        bonus = SAME_LANGUAGE_BONUS if source.language == language else 1.0
+        return (weight[source.id] * bonus, cited[source.id])
+
+    return tuple(sorted(referenced, key=rank, reverse=True)[:FURTHER_SOURCES])
+
+
+def source_names(kb: KnowledgeBase) -> str:
+    """The publishers of the listed sources, once each, in the file's order."""
+    return ", ".join(dict.fromkeys(s.publisher for s in kb.sources.values()))
 
 
 def first_question(entry: Entry, language: str) -> str:
@@ -243,6 +284,9 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
             {"entry_id": e.id, "question": first_question(e, reply.language), "score": score}
             for e, score in reply.suggestions
         ],
+        "further_sources": [
+            {"title": s.title, "publisher": s.publisher, "url": s.url} for s in reply.further
+        ],
     }
 
 
@@ -260,28 +304,47 @@ def _source_json(kb: KnowledgeBase, citation: Citation, language: str) -> dict[s
         "title": source.title,
         "publisher": source.publisher,
         "url": source.url,
-        "published": source.published,
-        "quote": citation.quote,
+        "published": source.published or "",
     }
+    if source.kind == "referenced":
+        fields.update(kind="referenced", locator=citation.locator or "")
+        fields.update(accessed=source.accessed or "", licence=source.licence or "")
+    if citation.quote is not None:
+        fields["quote"] = citation.quote
     if language in citation.translation:
         fields["translation"] = citation.translation[language]
     return fields
 
 
+def _source_line(source: Source) -> str:
+    return f'{source.publisher}, "{source.title}" ({source.year})'
+
+
 def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:
-    """An entry's answer and its sources as plain text."""
+    """An entry's answer and its sources as plain text: the quote of an archived source, the
+    locator of a referenced one."""
     parts = [entry.text("answer", language)]
     for citation in entry.citations:
         source = kb.sources[citation.source]
-        lines = [
-            f'{message("source", language)}: {source.publisher}, "{source.title}" ({source.year})',
-            f"  “{citation.quote}”",
-        ]
+        lines = [f"{message('source', language)}: {_source_line(source)}"]
+        if citation.quote is not None:
+            lines.append(f"  “{citation.quote}”")
+        if citation.locator is not None:
+            lines.append(f"  {message('locator', language)}: {citation.locator}")
         if language in citation.translation:
             lines.append(f"  {message('translation', language)}: {citation.translation[language]}")
         lines.append(f"  {source.url}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def further_plain(reply: Reply) -> list[str]:
+    if not reply.further:
+        return []
+    return [
+        message("further", reply.language),
+        *(f"  - {_source_line(s)}: {s.url}" for s in reply.further),
+    ]
 
 
 def plain(reply: Reply, kb: KnowledgeBase) -> str:
@@ -291,11 +354,10 @@ def plain(reply: Reply, kb: KnowledgeBase) -> str:
     options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
     if reply.status == "clarify":
         return "\n".join([message("clarify", reply.language), *options])
-    if options:
-        return "\n".join(
-            [message("no_match", reply.language), message("closest", reply.language), *options]
-        )
-    return message(small_talk_reply(reply) if reply.match.small_talk else "no_match", reply.language)
+    if reply.match.small_talk and not options:
+        return message(small_talk_reply(reply), reply.language)
+    closest = [message("closest", reply.language), *options] if options else []
+    return "\n".join([message("no_match", reply.language), *closest, *further_plain(reply)])
 
 
 _THANKS = frozenset("thanks thank thx ty cheers спасибо дякую".split())
@@ -320,16 +382,32 @@ def _entry_html(kb: KnowledgeBase, entry: Entry, language: str, cap: int | None)
     parts = [e(_clip(entry.text("answer", language), cap))]
     for citation in entry.citations:
         source = kb.sources[citation.source]
-        block = (
-            f"<i>{e(message('source', language))}:</i> {e(source.publisher)}, "
-            f'<a href="{html.escape(source.url, quote=True)}">{e(source.title)}</a> ({e(source.year)})\n'
-            f"<blockquote>{e(_clip(citation.quote, cap))}</blockquote>"
-        )
+        block = f"<i>{e(message('source', language))}:</i> {source_html(source)}"
+        if citation.quote is not None:
+            block += f"\n<blockquote>{e(_clip(citation.quote, cap))}</blockquote>"
+        if citation.locator is not None:
+            block += f" · <i>{e(_clip(citation.locator, cap))}</i>"
         if language in citation.translation:
             translated = _clip(citation.translation[language], cap)
             block += f"\n<i>{e(message('translation', language))}:</i> {e(translated)}"
         parts.append(block)
     return "\n\n".join(parts)
+
+
+def source_html(source: Source) -> str:
+    """A source as Telegram HTML: publisher, linked title, year (or the date it was read)."""
+    link = f'<a href="{html.escape(source.url, quote=True)}">{escape(source.title)}</a>'
+    return f"{escape(source.publisher)}, {link} ({escape(source.year)})"
+
+
+def decline_html(reply: Reply, hint: str) -> str:
+    """An honest decline as Telegram HTML: what the sources don't say, then `hint` (the
+    closest topics or /topics), then the listed sources most likely to say more."""
+    lines = [escape(message("no_match", reply.language)), escape(message(hint, reply.language))]
+    if reply.further:
+        lines.append(escape(message("further", reply.language)))
+        lines += [f"• {source_html(s)}" for s in reply.further]
+    return "\n".join(lines)
 
 
 def _clip(text: str, cap: int | None) -> str:

@@ -162,33 +162,32 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
         await send_entry(message, kb, reply.entry, language)
     elif reply.suggestions:
         text = (
-            replies.message("clarify", language)
+            replies.escape(replies.message("clarify", language))
             if reply.status == "clarify"
-            else f"{replies.message('no_match', language)}\n{replies.message('closest', language)}"
+            else replies.decline_html(reply, "closest")
         )
         await message.reply_text(
-            replies.escape(text),
+            text,
             parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
             reply_markup=entry_keyboard([entry for entry, _ in reply.suggestions], language),
         )
     elif reply.match.small_talk:
         await message.reply_text(replies.message(replies.small_talk_reply(reply), language))
     else:
-        text = (
-            f"{replies.message('no_match', language)}\n{replies.message('no_match_hint', language)}"
+        await message.reply_text(
+            replies.decline_html(reply, "no_match_hint"),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
         )
-        await message.reply_text(replies.escape(text), parse_mode=ParseMode.HTML)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet, say what the bot knows, and offer example questions."""
     language = ui_language(update, context)
     kb = services(context).live.kb
-    source = next(iter(kb.sources.values()))
     examples = [kb.by_id[i] for i in EXAMPLE_ENTRIES if i in kb.by_id] or list(kb.entries[:4])
-    text = replies.message(
-        "start", language, publisher=source.publisher, title=source.title, year=source.year
-    )
+    text = replies.message("start", language, sources=replies.source_names(kb))
     rows = [[(replies.first_question(e, language), f"a:{e.id}")] for e in examples]
     await update.effective_message.reply_text(
         replies.escape(text), parse_mode=ParseMode.HTML, reply_markup=keyboard(rows)

@@ -24,6 +24,7 @@ JSON_FIELDS = {
     "answer",
     "sources",
     "suggestions",
+    "further_sources",
 }
 
 
