@@ -99,7 +99,7 @@ def test_ask_plain_text_shows_answer_quote_and_link():
 def test_validate_summarises_a_good_file():
     result = run("validate")
     assert result.returncode == 0
-    assert re.search(r"OK: \d+ entries, \d+ phrasings, 1 source", result.stdout.decode())
+    assert re.search(r"OK: \d+ entries, \d+ phrasings, \d+ sources", result.stdout.decode())
 
 
 def test_validate_lists_every_error_without_traceback(tmp_path):

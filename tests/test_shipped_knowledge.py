@@ -40,8 +40,9 @@ FACTS = [
 
 
 def test_shipped_knowledge_loads_and_cites_the_article():
-    assert 25 <= len(KB.entries) <= 40
-    (source,) = KB.sources.values()
+    assert 45 <= len(KB.entries) <= 60
+    source = next(iter(KB.sources.values()))
+    assert source.kind == "archived" and source.text
     assert source.publisher == "RFE/RL" and source.published == "2010"
     assert source.url.endswith("/2074704.html")
 
@@ -77,3 +78,11 @@ def test_contested_claims_are_attributed():
     assert "Semystiaha" in KB.by_id["nostalgia"].answer["en"]
     assert "Semystiaha" in KB.by_id["government-view"].answer["en"]
     assert "reported" in KB.by_id["record-1935"].answer["en"]
+
+
+def test_every_referenced_source_is_cited_and_was_read_on_a_recorded_date():
+    cited = {c.source for e in KB.entries for c in e.citations}
+    for source in KB.sources.values():
+        assert source.id in cited, source.id
+        if source.kind == "referenced":
+            assert source.accessed and source.licence and source.language in {"en", "ru", "uk"}
