@@ -18,6 +18,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "source": {"en": "Source", "ru": "Источник", "uk": "Джерело"},
     "translation": {"en": "Translation", "ru": "Перевод", "uk": "Переклад"},
     "locator": {"en": "Where", "ru": "Где", "uk": "Де"},
+    "read_on": {"en": "read {date}", "ru": "прочитано {date}", "uk": "прочитано {date}"},
     "clarify": {
         "en": "I'm not sure which of these you mean:",
         "ru": "Не уверен, что именно вы имеете в виду:",
@@ -316,8 +317,15 @@ def _source_json(kb: KnowledgeBase, citation: Citation, language: str) -> dict[s
     return fields
 
 
-def _source_line(source: Source) -> str:
-    return f'{source.publisher}, "{source.title}" ({source.year})'
+def source_date(source: Source, language: str) -> str:
+    """When a source is dated: its publication year, else the day it was read."""
+    if source.published:
+        return source.year
+    return message("read_on", language, date=source.accessed)
+
+
+def _source_line(source: Source, language: str) -> str:
+    return f'{source.publisher}, "{source.title}" ({source_date(source, language)})'
 
 
 def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:
@@ -326,7 +334,7 @@ def entry_plain(kb: KnowledgeBase, entry: Entry, language: str) -> str:
     parts = [entry.text("answer", language)]
     for citation in entry.citations:
         source = kb.sources[citation.source]
-        lines = [f"{message('source', language)}: {_source_line(source)}"]
+        lines = [f"{message('source', language)}: {_source_line(source, language)}"]
         if citation.quote is not None:
             lines.append(f"  “{citation.quote}”")
         if citation.locator is not None:
@@ -343,7 +351,7 @@ def further_plain(reply: Reply) -> list[str]:
         return []
     return [
         message("further", reply.language),
-        *(f"  - {_source_line(s)}: {s.url}" for s in reply.further),
+        *(f"  - {_source_line(s, reply.language)}: {s.url}" for s in reply.further),
     ]
 
 
@@ -382,7 +390,7 @@ def _entry_html(kb: KnowledgeBase, entry: Entry, language: str, cap: int | None)
     parts = [e(_clip(entry.text("answer", language), cap))]
     for citation in entry.citations:
         source = kb.sources[citation.source]
-        block = f"<i>{e(message('source', language))}:</i> {source_html(source)}"
+        block = f"<i>{e(message('source', language))}:</i> {source_html(source, language)}"
         if citation.quote is not None:
             block += f"\n<blockquote>{e(_clip(citation.quote, cap))}</blockquote>"
         if citation.locator is not None:
@@ -394,10 +402,10 @@ def _entry_html(kb: KnowledgeBase, entry: Entry, language: str, cap: int | None)
     return "\n\n".join(parts)
 
 
-def source_html(source: Source) -> str:
+def source_html(source: Source, language: str) -> str:
     """A source as Telegram HTML: publisher, linked title, year (or the date it was read)."""
     link = f'<a href="{html.escape(source.url, quote=True)}">{escape(source.title)}</a>'
-    return f"{escape(source.publisher)}, {link} ({escape(source.year)})"
+    return f"{escape(source.publisher)}, {link} ({escape(source_date(source, language))})"
 
 
 def decline_html(reply: Reply, hint: str) -> str:
@@ -406,7 +414,7 @@ def decline_html(reply: Reply, hint: str) -> str:
     lines = [escape(message("no_match", reply.language)), escape(message(hint, reply.language))]
     if reply.further:
         lines.append(escape(message("further", reply.language)))
-        lines += [f"• {source_html(s)}" for s in reply.further]
+        lines += [f"• {source_html(s, reply.language)}" for s in reply.further]
     return "\n".join(lines)
 
 

@@ -84,7 +84,7 @@ def test_a_referenced_citation_shows_its_locator_instead_of_a_quote(write_knowle
     kb = load(write_knowledge(with_referenced()))
     entry = kb.by_id["born"]
     text = replies.entry_plain(kb, entry, "en")
-    assert 'Wikipedia, "Alexei Stakhanov" (2026-12-05)' in text and "Where: infobox" in text
+    assert 'Wikipedia, "Alexei Stakhanov" (read 2026-12-05)' in text and "Where: infobox" in text
     assert "“" not in text
     markup = replies.entry_html(kb, entry, "en")
     assert "<i>infobox</i>" in markup and "<blockquote>" not in markup
