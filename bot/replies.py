@@ -84,6 +84,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Ближайшие темы, о которых в моих источниках есть:",
         "uk": "Найближчі теми, про які в моїх джерелах є:",
     },
+    "inline_no_match": {
+        "en": "My sources don't cover that",
+        "ru": "Мои источники об этом не говорят",
+        "uk": "Мої джерела про це не кажуть",
+    },
     "no_match_hint": {
         "en": "See /topics for what I can answer.",
         "ru": "Список того, на что я могу ответить: /topics.",

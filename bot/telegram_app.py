@@ -442,6 +442,12 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         entries = [kb.by_id[c.entry_id] for c in candidates if c.score >= floor]
     else:
         entries = [kb.by_id[i] for i in EXAMPLE_ENTRIES if i in kb.by_id]
+    if text.strip() and not entries:
+        reply = await asyncio.to_thread(
+            replies.reply_to, kb, text, language=language, thresholds=svc.settings.thresholds
+        )
+        await query.answer([no_match_result(reply)], cache_time=30, is_personal=True)
+        return
     results = [
         InlineQueryResultArticle(
             id=entry.id,
@@ -456,6 +462,20 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         for entry in entries
     ]
     await query.answer(results, cache_time=30, is_personal=True)
+
+
+def no_match_result(reply: replies.Reply) -> InlineQueryResultArticle:
+    """The inline result for a question no entry answers: the honest decline, shareable."""
+    return InlineQueryResultArticle(
+        id="no-match",
+        title=replies.message("inline_no_match", reply.language),
+        description=replies.message("no_match_hint", reply.language),
+        input_message_content=InputTextMessageContent(
+            replies.decline_html(reply, "no_match_hint"),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        ),
+    )
 
 
 async def admin_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> bool:

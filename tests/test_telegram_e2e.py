@@ -304,6 +304,17 @@ def test_inline_query_offers_answers_with_sources(fake, bot):
     assert "rferl.org" in content["message_text"]
 
 
+def test_inline_query_matching_nothing_gets_a_hint_result(fake, bot):
+    fake.send_inline_query("what is the capital of peru", user_id=next(_users))
+    call = fake.wait_for(
+        "answerInlineQuery", lambda p: not p["results"] or p["results"][0]["id"] == "no-match",
+        timeout=15,
+    )[0]
+    (result,) = call.params["results"]
+    assert result["id"] == "no-match" and "don't cover" in result["title"]
+    assert "/topics" in result["input_message_content"]["message_text"]
+
+
 def test_sticker_gets_a_hint_to_send_text(fake, bot):
     user = next(_users)
     assert "text" in next_reply(fake, user, lambda: fake.send_sticker(user_id=user))["text"]
