@@ -114,7 +114,7 @@ class Source(_Model):
     @property
     def year(self) -> str:
         """When the source is dated: its publication year, else the date it was read."""
-        return self.published[:4] if self.published else f"{self.accessed}"
+        return self.published[:4] if self.published else self.accessed or ""
 
 
 class Citation(_Model):

@@ -233,7 +233,7 @@ def reply_to(
         near = [c for c in match.candidates if c.score >= floor][:2]
         suggestions = tuple((kb.by_id[c.entry_id], c.score) for c in near)
     declined = match.status == "no_match" and not match.small_talk
-    further = further_sources(kb, match, chosen) if declined else ()
+    further = further_sources(kb, match.candidates, chosen) if declined else ()
     return Reply(question, match.status, chosen, match, entry, suggestions, further)
 
 
@@ -241,7 +241,9 @@ FURTHER_SOURCES = 2
 SAME_LANGUAGE_BONUS = 1.25  # a source in the asker's language wins a near tie
 
 
-def further_sources(kb: KnowledgeBase, match: Match, language: str) -> tuple[Source, ...]:
+def further_sources(
+    kb: KnowledgeBase, candidates: tuple[Candidate, ...], language: str
+) -> tuple[Source, ...]:
     """The referenced sources most likely to answer a question the bot declines.
 
     Each is weighed by the scores of the nearest entries that cite it, a little more when
@@ -250,7 +252,7 @@ def further_sources(kb: KnowledgeBase, match: Match, language: str) -> tuple[Sou
     """
     referenced = [s for s in kb.sources.values() if s.kind == "referenced"]
     weight = dict.fromkeys((s.id for s in referenced), 0.0)
-    for candidate in match.candidates[:5]:
+    for candidate in candidates[:5]:
         for source_id in {c.source for c in kb.by_id[candidate.entry_id].citations}:
             if source_id in weight:
                 weight[source_id] += max(candidate.score, 0.0)
@@ -313,8 +315,12 @@ def _source_json(kb: KnowledgeBase, citation: Citation, language: str) -> dict[s
         "published": source.published or "",
     }
     if source.kind == "referenced":
-        fields.update(kind="referenced", locator=citation.locator or "")
-        fields.update(accessed=source.accessed or "", licence=source.licence or "")
+        fields.update(
+            kind="referenced",
+            locator=citation.locator or "",
+            accessed=source.accessed or "",
+            licence=source.licence or "",
+        )
     if citation.quote is not None:
         fields["quote"] = citation.quote
     if language in citation.translation:
@@ -413,13 +419,13 @@ def source_html(source: Source, language: str) -> str:
     return f"{escape(source.publisher)}, {link} ({escape(source_date(source, language))})"
 
 
-def decline_html(reply: Reply, hint: str) -> str:
+def decline_html(language: str, further: tuple[Source, ...], hint: str) -> str:
     """An honest decline as Telegram HTML: what the sources don't say, then `hint` (the
     closest topics or /topics), then the listed sources most likely to say more."""
-    lines = [escape(message("no_match", reply.language)), escape(message(hint, reply.language))]
-    if reply.further:
-        lines.append(escape(message("further", reply.language)))
-        lines += [f"• {source_html(s, reply.language)}" for s in reply.further]
+    lines = [escape(message("no_match", language)), escape(message(hint, language))]
+    if further:
+        lines.append(escape(message("further", language)))
+        lines += [f"• {source_html(s, language)}" for s in further]
     return "\n".join(lines)
 
 

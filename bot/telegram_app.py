@@ -64,6 +64,7 @@ from bot.knowledge import (
     KnowledgeBase,
     KnowledgeError,
     LiveKnowledge,
+    Source,
     home_path,
 )
 from bot.settings import Settings
@@ -164,7 +165,7 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
         text = (
             replies.escape(replies.message("clarify", language))
             if reply.status == "clarify"
-            else replies.decline_html(reply, "closest")
+            else replies.decline_html(language, reply.further, "closest")
         )
         await message.reply_text(
             text,
@@ -176,7 +177,7 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
         await message.reply_text(replies.message(replies.small_talk_reply(reply), language))
     else:
         await message.reply_text(
-            replies.decline_html(reply, "no_match_hint"),
+            replies.decline_html(language, reply.further, "no_match_hint"),
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
@@ -443,10 +444,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     else:
         entries = [kb.by_id[i] for i in EXAMPLE_ENTRIES if i in kb.by_id]
     if text.strip() and not entries:
-        reply = await asyncio.to_thread(
-            replies.reply_to, kb, text, language=language, thresholds=svc.settings.thresholds
-        )
-        await query.answer([no_match_result(reply)], cache_time=30, is_personal=True)
+        further = replies.further_sources(kb, candidates, language)
+        await query.answer([no_match_result(language, further)], cache_time=30, is_personal=True)
         return
     results = [
         InlineQueryResultArticle(
@@ -464,14 +463,14 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer(results, cache_time=30, is_personal=True)
 
 
-def no_match_result(reply: replies.Reply) -> InlineQueryResultArticle:
+def no_match_result(language: str, further: tuple[Source, ...]) -> InlineQueryResultArticle:
     """The inline result for a question no entry answers: the honest decline, shareable."""
     return InlineQueryResultArticle(
         id="no-match",
-        title=replies.message("inline_no_match", reply.language),
-        description=replies.message("no_match_hint", reply.language),
+        title=replies.message("inline_no_match", language),
+        description=replies.message("no_match_hint", language),
         input_message_content=InputTextMessageContent(
-            replies.decline_html(reply, "no_match_hint"),
+            replies.decline_html(language, further, "no_match_hint"),
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         ),

@@ -80,6 +80,14 @@ def mark_death_answer(path: Path, marker: str) -> str:
     return original
 
 
+def marked_upload(path: Path, marker: str) -> tuple[bytes, bytes]:
+    """The knowledge file as it is and with the death answer marked; the file is left as it is."""
+    original = mark_death_answer(path, marker).encode()
+    new = path.read_bytes()
+    path.write_bytes(original)
+    return original, new
+
+
 def messages_to(fake: FakeBotAPI, chat_id: int) -> list[dict]:
     return [c.params for c in fake.calls_to("sendMessage") if c.params.get("chat_id") == chat_id]
 
@@ -208,9 +216,7 @@ def test_admin_reload_of_a_broken_file_keeps_the_old_knowledge(fake, bot, workdi
 
 def test_admin_upload_installs_a_valid_file_and_backs_up_the_old(fake, bot, workdir):
     path = workdir / "knowledge" / "faq.yaml"
-    original = mark_death_answer(path, "[uploaded]").encode()
-    new = path.read_bytes()
-    path.write_bytes(original)
+    original, new = marked_upload(path, "[uploaded]")
     try:
         reply = ask_upload(fake, new, "faq.yaml", ADMINS[3])
         assert reply["text"].startswith("Installed.") and "Changed: death" in reply["text"]
@@ -253,9 +259,7 @@ def test_unanswered_of_emoji_questions_fits_one_message(fake, bot):
 
 def test_upload_racing_reload_leaves_the_uploaded_file_live(fake, bot, workdir):
     path = workdir / "knowledge" / "faq.yaml"
-    original = mark_death_answer(path, "[raced]").encode()
-    new = path.read_bytes()
-    path.write_bytes(original)
+    original, new = marked_upload(path, "[raced]")
     try:
         for round_ in range(3):
             uploader, reloader = ADMINS[round_], ADMINS[round_ + 3]
