@@ -50,10 +50,10 @@ if str(BENCHMARKS) not in sys.path:
 
 import end_to_end as e2e  # noqa: E402  (also puts the project root on sys.path)
 
+from bot.files import write_atomically  # noqa: E402
 from bot.knowledge import default_path, parse  # noqa: E402
 from bot.matching import Thresholds  # noqa: E402
 from bot.replies import reply_to  # noqa: E402
-from bot.store import write_atomically  # noqa: E402
 
 TAGS = {"A": "[▲]", "B": "[▼]"}
 ADMIN = 1

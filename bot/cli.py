@@ -6,7 +6,6 @@ import argparse
 import io
 import json
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -157,15 +156,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     """Turn logged unanswered questions into evaluation cases for the admin to label."""
     from bot import replies
-    from bot.store import LOG_NAME, unanswered
+    from bot.store import StoreError, open_store
 
-    path = settings.data_dir / LOG_NAME
     try:
-        rows = unanswered(path, args.limit, args.days)
-    except sqlite3.Error as exc:
-        raise CommandError(f"the question log {path} cannot be read ({exc})") from None
+        store = open_store(settings.data_dir, settings.database_url)
+        try:
+            rows = store.unanswered(args.limit, args.days)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise CommandError(
+            f"the question log {store_name(settings)} cannot be read ({exc})"
+        ) from None
     print(
-        f"# {len(rows)} unanswered questions from {path}, last {args.days} days, most asked first."
+        f"# {len(rows)} unanswered questions from {store_name(settings)}, last {args.days} days,"
+        " most asked first."
     )
     print("# Label each case: set expect to the entry id that should answer it, or keep null if")
     print("# the sources don't cover it. For real gaps, also add the question as a phrasing of")
@@ -181,16 +186,26 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def store_name(settings: Settings) -> str:
+    """Where the question log is, for messages (never the database password)."""
+    if settings.database_url:
+        return "DATABASE_URL"
+    from bot.store import LOG_NAME
+
+    return str(settings.data_dir / LOG_NAME)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT or SIGTERM."""
     settings.require_token()
     live = open_knowledge(args, settings)
-    from bot import telegram_app
+    from bot.telegram.app import StartupError, run
+    from bot.telegram.logs import configure_logging
 
-    telegram_app.configure_logging(settings)
+    configure_logging(settings)
     try:
-        telegram_app.run(settings, live, args.webhook_url, args.listen, args.port, HANGUPS)
-    except telegram_app.StartupError as exc:
+        run(settings, live, args.webhook_url, args.listen, args.port, HANGUPS)
+    except StartupError as exc:
         raise CommandError(str(exc), exc.code) from None
     return EXIT_OK
 

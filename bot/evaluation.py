@@ -104,9 +104,7 @@ class Report:
         found = []
         for name, t in [*sorted(self.by_language.items()), ("overall", self.overall)]:
             if t.in_scope and t.top1 < self.targets.min_top1_accuracy:
-                found.append(
-                    f"{name}: top-1 {t.top1:.1%} < {self.targets.min_top1_accuracy:.0%}"
-                )
+                found.append(f"{name}: top-1 {t.top1:.1%} < {self.targets.min_top1_accuracy:.0%}")
             if t.false_answer_rate > self.targets.max_false_answer_rate:
                 found.append(
                     f"{name}: false answers {t.false_answer_rate:.1%} > "

@@ -39,7 +39,9 @@ MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 EMBEDDINGS_NAME = "embeddings.sqlite3"
-SUMMARY_IDS = 20  # ids listed per kind in a reload summary: 3 kinds x 20 x 60 characters fit a message
+SUMMARY_IDS = (
+    20  # ids listed per kind in a reload summary: 3 kinds x 20 x 60 characters fit a message
+)
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -83,7 +85,8 @@ class Source(_Model):
     licence: Text | None = None
     accessed: Text | None = Field(default=None, description="The date the page was read.")
     text: Text | None = Field(
-        default=None, description="The archived plain text: a file in sources/ beside the YAML file."
+        default=None,
+        description="The archived plain text: a file in sources/ beside the YAML file.",
     )
 
     @field_validator("published", "accessed", mode="before")
@@ -494,9 +497,7 @@ def _citation_problem(citation: Citation, source: Source | None, texts: dict[str
     if citation.quote is None:
         return f"source '{source.id}' is archived: give a verbatim quote"
     if source.id in texts and quote_form(citation.quote) not in texts[source.id]:
-        return (
-            f"quote not found verbatim in source '{source.id}': \"{_shorten(citation.quote)}\""
-        )
+        return f"quote not found verbatim in source '{source.id}': \"{_shorten(citation.quote)}\""
     return ""
 
 
@@ -576,12 +577,14 @@ class Changes:
 
 
 class LiveKnowledge:
-    """The knowledge base being served; a reload swaps it whole, or changes nothing."""
+    """The knowledge base being served, and the file bytes it was built from; a change swaps
+    both whole, or changes nothing."""
 
     def __init__(self, path: str | Path, embedder: Embedder | None = None) -> None:
         self.path = Path(path)
         self.embedder = embedder
-        self.kb: KnowledgeBase = load(self.path, embedder)
+        self.data = read_bytes(self.path)
+        self.kb: KnowledgeBase = parse(self.data, self.path, embedder)
 
     def parse(self, data: bytes, path: Path | None = None) -> KnowledgeBase:
         """Validate new contents for this knowledge file (or one at `path`), indexed the way
@@ -600,10 +603,11 @@ class LiveKnowledge:
 
     def reload(self) -> Changes:
         """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""
-        return self.install(load(self.path, self.embedder))
+        data = read_bytes(self.path)
+        return self.install(parse(data, self.path, self.embedder), data)
 
-    def install(self, new: KnowledgeBase) -> Changes:
-        """Serve an already validated knowledge base from now on."""
+    def install(self, new: KnowledgeBase, data: bytes) -> Changes:
+        """Serve an already validated knowledge base (built from `data`) from now on."""
         changes = Changes.between(self.kb, new)
-        self.kb = new
+        self.kb, self.data = new, data
         return changes

@@ -256,7 +256,9 @@ def further_sources(
         for source_id in {c.source for c in kb.by_id[candidate.entry_id].citations}:
             if source_id in weight:
                 weight[source_id] += max(candidate.score, 0.0)
-    cited = {s.id: sum(c.source == s.id for e in kb.entries for c in e.citations) for s in referenced}
+    cited = {
+        s.id: sum(c.source == s.id for e in kb.entries for c in e.citations) for s in referenced
+    }
 
     def rank(source: Source) -> tuple[float, int]:
         bonus = SAME_LANGUAGE_BONUS if source.language == language else 1.0

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bot.matching import Thresholds
 
@@ -31,6 +32,13 @@ class Settings:
     max_messages_per_second: int = 30
     semantic_matching: bool = True
     cache_dir: Path = field(default_factory=lambda: default_cache_dir({}))
+    database_url: str | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        """What must never reach a log: the token and the database password."""
+        password = urlparse(self.database_url).password if self.database_url else None
+        return [s for s in (self.token, password) if s]
 
     @property
     def bot_api_url(self) -> str:
@@ -97,7 +105,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     if semantic not in ("on", "off"):
         raise SettingsError(f"SEMANTIC_MATCHING must be on or off, not {semantic!r}")
     cache = get("CACHE_DIR")
+    database = get("DATABASE_URL")
+    if database and not re.match(r"^postgres(ql)?://", database):
+        raise SettingsError(
+            "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host/database)"
+        )
     return Settings(
+        database_url=database,
         semantic_matching=semantic == "on",
         cache_dir=Path(cache).expanduser() if cache else default_cache_dir(env),
         max_messages_per_second=int(rate),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.knowledge import KnowledgeBase, default_path, load
+from tests import postgres
 
 SOURCE_TEXT = (
     "In 1935, miner Aleksei Stakhanov was reported to have extracted 102 tons of coal during "
@@ -66,3 +68,56 @@ def write_knowledge(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """An admin URL of a PostgreSQL server (DATABASE_URL's, else one started for this run)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed: pip install -e '.[test]'")
+    if postgres.ADMIN_URL:
+        yield postgres.ADMIN_URL
+        return
+    try:
+        server = postgres.LocalServer()
+    except postgres.Unavailable as exc:
+        pytest.skip(f"PostgreSQL store tests skipped: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    url = postgres.create_database(postgres_server)
+    yield url
+    postgres.drop_database(postgres_server, url)
+
+
+def _own_database() -> Iterator[None]:
+    """With DATABASE_URL set, everything started meanwhile uses a database of its own."""
+    if not postgres.ADMIN_URL:
+        yield
+        return
+    before = os.environ["DATABASE_URL"]
+    url = postgres.create_database(postgres.ADMIN_URL)
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        os.environ["DATABASE_URL"] = before
+        postgres.drop_database(postgres.ADMIN_URL, url)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_database() -> Iterator[None]:
+    yield from _own_database()
+
+
+@pytest.fixture(autouse=True)
+def test_database(module_database: None) -> Iterator[None]:
+    yield from _own_database()

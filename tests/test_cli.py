@@ -167,15 +167,15 @@ def test_every_command_is_documented_in_readme(command):
 def test_unanswered_prints_a_yaml_stub_of_cases_to_label(tmp_path):
     import yaml
 
-    from bot.store import LOG_NAME, QuestionLog
+    from bot.store import SqliteStore
 
-    log = QuestionLog(tmp_path / LOG_NAME)
+    log = SqliteStore(tmp_path)
     for _ in range(2):
         log.record('who won the "1988" olympics', "who won 1988 olymp", "no_match", "en")
     log.record("когда родился Стаханов", "когд родил stakhanov", "clarify", "ru")
     log.record("when did he die", "when die", "answered", "en")
     log.close()
-    result = run("unanswered", env={"DATA_DIR": str(tmp_path)})
+    result = run("unanswered", env={"DATA_DIR": str(tmp_path), "DATABASE_URL": ""})
     assert result.returncode == 0, result.stderr
     stub = yaml.safe_load(result.stdout)
     assert stub["cases"] == [
@@ -204,18 +204,18 @@ def test_a_lone_carriage_return_does_not_split_a_question():
 
 def test_unanswered_on_a_corrupt_log_is_a_message_not_a_traceback(tmp_path):
     (tmp_path / "questions.sqlite3").write_bytes(b"this is not a database" * 100)
-    result = run("unanswered", env={"DATA_DIR": str(tmp_path)})
+    result = run("unanswered", env={"DATA_DIR": str(tmp_path), "DATABASE_URL": ""})
     assert result.returncode == 1 and b"Traceback" not in result.stderr
     assert b"cannot be read" in result.stderr
 
 
 def test_unanswered_shows_control_characters_instead_of_sending_them(tmp_path):
-    from bot.store import QuestionLog
+    from bot.store import SqliteStore
 
-    log = QuestionLog(tmp_path / "questions.sqlite3")
+    log = SqliteStore(tmp_path)
     log.record("evil \x9b31m \u202egnp.exe", "evil", "no_match", "en")
     log.close()
-    out = run("unanswered", env={"DATA_DIR": str(tmp_path)}).stdout.decode()
+    out = run("unanswered", env={"DATA_DIR": str(tmp_path), "DATABASE_URL": ""}).stdout.decode()
     assert "\x9b" not in out and "\u202e" not in out
     assert "\\u009b" in out and "\\u202e" in out
 

@@ -24,7 +24,7 @@ import pytest
 
 from bot.knowledge import default_path
 from bot.replies import MESSAGES
-from bot.store import LOG_NAME, SCHEMA
+from bot.store.sqlite import LOG_NAME, SCHEMA
 from tests.fake_bot_api import Call, FakeBotAPI
 
 ADMIN = 1001

@@ -6,8 +6,11 @@ import logging
 
 from telegram import Bot, Message, Update
 
-from bot import telegram_app
 from bot.settings import Settings
+from bot.telegram.app import update_kind
+from bot.telegram.chat import addressed_text, topics_page
+from bot.telegram.logs import RedactingFormatter, configure_logging
+from bot.telegram.webhook import webhook_secret
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 BOT = Bot(TOKEN)
@@ -28,17 +31,17 @@ def message(text: str, **extra) -> Message:
 def test_group_mention_is_addressed_and_stripped():
     text = "@Stakhanov_Bot when did he die"
     msg = message(text, entities=[{"type": "mention", "offset": 0, "length": 14}])
-    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) == "when did he die"
+    assert addressed_text(msg, "stakhanov_bot", 99) == "when did he die"
 
 
 def test_group_chatter_is_not_addressed():
     msg = message("when did he die")
-    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) is None
+    assert addressed_text(msg, "stakhanov_bot", 99) is None
 
 
 def test_mention_of_another_bot_is_not_addressed():
     msg = message("@other_bot hi", entities=[{"type": "mention", "offset": 0, "length": 10}])
-    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) is None
+    assert addressed_text(msg, "stakhanov_bot", 99) is None
 
 
 def test_reply_to_the_bot_is_addressed():
@@ -50,14 +53,14 @@ def test_reply_to_the_bot_is_addressed():
         "text": "an answer",
     }
     msg = message("and when?", reply_to_message=bot_message)
-    assert telegram_app.addressed_text(msg, "stakhanov_bot", 99) == "and when?"
+    assert addressed_text(msg, "stakhanov_bot", 99) == "and when?"
 
 
 def test_topics_pages_cover_every_entry_once(kb):
     seen: list[str] = []
     page = 0
     while True:
-        text, markup = telegram_app.topics_page(kb, "en", page)
+        text, markup = topics_page(kb, "en", page)
         ids = [
             b.callback_data
             for row in markup.inline_keyboard
@@ -81,11 +84,11 @@ def test_callback_data_fits_telegram_limit(kb):
 
 def test_update_kind_names_the_kind_not_the_content():
     update = Update(1, message=message("secret question"))
-    assert telegram_app.update_kind(update) == "message"
+    assert update_kind(update) == "message"
 
 
 def test_log_formatter_redacts_the_token_even_in_tracebacks():
-    formatter = telegram_app.RedactingFormatter([TOKEN], "%(message)s")
+    formatter = RedactingFormatter([TOKEN], "%(message)s")
     try:
         raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/getUpdates failed")
     except RuntimeError:
@@ -100,7 +103,7 @@ def test_configured_logging_silences_httpx_request_lines():
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
-        telegram_app.configure_logging(Settings(token=TOKEN, log_level="DEBUG"))
+        configure_logging(Settings(token=TOKEN, log_level="DEBUG"))
         assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     finally:
         root.handlers[:], _ = saved
@@ -113,7 +116,7 @@ def test_an_exception_ending_a_thread_is_logged_with_the_token_redacted(capsys):
     root = logging.getLogger()
     saved = root.handlers[:], root.level, threading.excepthook
     try:
-        telegram_app.configure_logging(Settings(token=TOKEN, log_level="INFO"))
+        configure_logging(Settings(token=TOKEN, log_level="INFO"))
 
         def fail() -> None:
             raise RuntimeError(f"request to /bot{TOKEN}/sendMessage failed")
@@ -130,5 +133,5 @@ def test_an_exception_ending_a_thread_is_logged_with_the_token_redacted(capsys):
 
 
 def test_webhook_secret_is_stable_and_not_the_token():
-    secret = telegram_app.webhook_secret(TOKEN)
-    assert secret == telegram_app.webhook_secret(TOKEN) and TOKEN not in secret
+    secret = webhook_secret(TOKEN)
+    assert secret == webhook_secret(TOKEN) and TOKEN not in secret

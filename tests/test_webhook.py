@@ -1,7 +1,10 @@
-"""`stakhanov-bot run --webhook-url`: PTB's webhook server answers updates Telegram posts to it."""
+"""`stakhanov-bot run --webhook-url`: updates Telegram (or a load balancer) posts are answered
+once each, by whichever instance is alive."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -12,11 +15,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bot.knowledge import default_path
-from bot.telegram_app import webhook_secret
+from bot.telegram.webhook import webhook_secret
 from tests.fake_bot_api import FakeBotAPI
 
 
@@ -40,42 +45,45 @@ def post(url: str, update: dict, secret: str | None) -> int:
         return 0
 
 
+@contextlib.contextmanager
+def webhook_instance(fake: FakeBotAPI, folder: Path, **settings: str) -> Iterator[str]:
+    """`stakhanov-bot run --webhook-url` with its own knowledge copy and data folder; yields
+    the webhook URL once it answers, and checks a clean exit on SIGTERM."""
+    if not (folder / "knowledge").exists():
+        shutil.copytree(default_path().parent, folder / "knowledge")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        KNOWLEDGE_FILE=str(folder / "knowledge" / "faq.yaml"),
+        DATA_DIR=str(folder / "data"),
+        **settings,
+    )
+    command = [sys.executable, "-m", "bot", "run", "--webhook-url", url]
+    command += ["--listen", "127.0.0.1", "--port", str(port)]
+    log = (folder / "bot.log").open("wb")
+    process = subprocess.Popen(command, cwd=folder, env=env, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while post(url, {"update_id": 0}, None) not in (200, 403):
+            assert process.poll() is None, (folder / "bot.log").read_text()
+            assert time.monotonic() < deadline, "webhook server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        log.close()
+    assert code == 0, (folder / "bot.log").read_text()
+
+
 @pytest.fixture
 def webhook_bot(tmp_path):
-    with FakeBotAPI() as fake:
-        shutil.copytree(default_path().parent, tmp_path / "knowledge")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/hook"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_API_BASE_URL=fake.base_url,
-            KNOWLEDGE_FILE=str(tmp_path / "knowledge" / "faq.yaml"),
-            DATA_DIR=str(tmp_path / "data"),
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--webhook-url",
-            url,
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE)
-        try:
-            fake.wait_for("setWebhook", timeout=30)
-            deadline = time.monotonic() + 10
-            while post(url, {"update_id": 0}, None) not in (200, 403):
-                assert time.monotonic() < deadline, "webhook server did not start"
-                time.sleep(0.1)
-            yield fake, url
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
+    with FakeBotAPI() as fake, webhook_instance(fake, tmp_path) as url:
+        fake.wait_for("setWebhook", timeout=30)
+        yield fake, url
 
 
 def update(text: str, update_id: int) -> dict:
@@ -129,3 +137,63 @@ def test_an_oversized_body_without_the_secret_is_refused_unread(webhook_bot):
     secret = webhook_secret(fake.token)
     assert post(url, update("when did he die", 7), secret) == 200
     fake.wait_for("sendMessage", lambda p: "1977" in p.get("text", ""), timeout=15)
+
+
+def test_a_redelivered_update_is_answered_once(webhook_bot):
+    fake, url = webhook_bot
+    secret = webhook_secret(fake.token)
+    question = update("when did stakhanov die", 11)
+    assert post(url, question, secret) == 200
+    assert post(url, question, secret) == 200
+    fake.wait_for("sendMessage", lambda p: p["chat_id"] == 42, timeout=15)
+    time.sleep(1.0)
+    assert len([c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == 42]) == 1
+
+
+def test_the_secret_is_checked_before_the_body_is_read(webhook_bot):
+    fake, url = webhook_bot
+    port = int(url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(
+            b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Telegram-Bot-Api-Secret-Token: wrong\r\nContent-Length: 500000\r\n\r\n"
+        )
+        assert connection.recv(100).startswith(b"HTTP/1.1 403")
+
+
+def test_an_update_accepted_before_a_crash_is_answered_after_the_restart(tmp_path):
+    from bot.store import SqliteStore
+
+    store = SqliteStore(tmp_path / "data")
+    store.accept_update(21, json.dumps(update("when did stakhanov die", 21)).encode())
+    store.close()
+    with FakeBotAPI() as fake, webhook_instance(fake, tmp_path):
+        call = fake.wait_for("sendMessage", lambda p: p["chat_id"] == 42, timeout=30)[0]
+        assert "1977" in call.params["text"]
+
+
+def test_knowledge_uploaded_on_one_instance_is_served_by_the_other(tmp_path, postgres_url):
+    from tests.test_telegram_e2e import marked_upload
+
+    shared = {"DATABASE_URL": postgres_url, "ADMIN_USER_IDS": "42"}
+    with (
+        FakeBotAPI() as fake,
+        webhook_instance(fake, tmp_path / "a", **shared) as first,
+        webhook_instance(fake, tmp_path / "b", **shared) as second,
+    ):
+        secret = webhook_secret(fake.token)
+        _, marked = marked_upload(tmp_path / "a" / "knowledge" / "faq.yaml", "SHARED-MARK")
+        document = fake.send_document(marked, "faq.yaml", user_id=42)
+        assert post(first, document, secret) == 200
+        fake.wait_for("sendMessage", lambda p: p["text"].startswith("Installed"), timeout=60)
+        deadline = time.monotonic() + 30
+        for asked in itertools.count(1):
+            question = fake.send_text("when did stakhanov die", user_id=43)
+            assert post(second, question, secret) == 200
+            calls = fake.wait_for(
+                "sendMessage", lambda p: p["chat_id"] == 43, timeout=15, count=asked
+            )
+            if "SHARED-MARK" in calls[-1].params["text"]:
+                break
+            assert time.monotonic() < deadline, "the other instance never served the upload"
+            time.sleep(0.5)

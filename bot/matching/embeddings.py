@@ -66,8 +66,9 @@ class EmbeddingCache:
 
     def _warn(self, exc: Exception) -> None:
         if not self._warned:
-            log.warning("embedding cache %s unavailable (%s): keeping embeddings in memory",
-                        self.path, exc)
+            log.warning(
+                "embedding cache %s unavailable (%s): keeping embeddings in memory", self.path, exc
+            )
             self._warned = True
 
     def get(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -103,7 +104,6 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             self._warn(exc)
         return stored
-
 
     def corpus(self, key: bytes) -> np.ndarray | list | None:
         """What `store_corpus` stored for a whole corpus (a matrix, or a JSON list of

@@ -47,7 +47,9 @@ QUESTION_WEIGHT = 0.5  # a phrasing's score: question explained and phrasing cov
 UNKNOWN_WEIGHT = 1.0  # an unknown word weighs as much as a word found in a single entry
 ENTRY_WEIGHT = 0.7  # an entry's score: 70 % whole-vocabulary coverage, 30 % best phrasing
 VAGUENESS_PRIOR = 1.0  # so "how Stakhanov" (only common words) cannot score high
-FUZZY_CUTOFF = 78.0  # rapidfuzz ratio from which "stakanov" reads as "stakhanov"; lower took "paid" for "pad"
+FUZZY_CUTOFF = (
+    78.0  # rapidfuzz ratio from which "stakanov" reads as "stakhanov"; lower took "paid" for "pad"
+)
 FUZZY_MIN_LENGTH = 4  # words shorter than this are too ambiguous to correct
 SHORT_WORD = 5  # up to this length, OSA edit distance replaces ratio (a swap counts once)
 STOP_WORD_CUTOFF = 85.0  # a misspelt stop word ("mutch") must be this close to be dropped
@@ -130,7 +132,9 @@ class LexicalIndex:
         neither the texts, the synonyms nor the normalising code changed.
         """
         normaliser = Normaliser(synonyms)
-        groups = [(e.id, tuple(dict.fromkeys(e.phrasings())), tuple(e.answer.values())) for e in entries]
+        groups = [
+            (e.id, tuple(dict.fromkeys(e.phrasings())), tuple(e.answer.values())) for e in entries
+        ]
         examples = tuple(dict.fromkeys(out_of_scope))
         if examples:
             groups.append((OUT_OF_SCOPE, examples, ()))

