@@ -65,7 +65,9 @@ def start_bot(tmp_path, knowledge) -> Iterator[Callable[..., RunningBot]]:
     started: list[RunningBot] = []
 
     def start(
-        faults: Callable[[FakeBotAPI], None] | None = None, data_dir: Path | None = None
+        faults: Callable[[FakeBotAPI], None] | None = None,
+        data_dir: Path | None = None,
+        **settings: str,
     ) -> RunningBot:
         fake = FakeBotAPI(username=BOT_NAME)
         fake.start()
@@ -79,6 +81,7 @@ def start_bot(tmp_path, knowledge) -> Iterator[Callable[..., RunningBot]]:
             KNOWLEDGE_FILE=str(knowledge),
             DATA_DIR=str(data_dir or tmp_path / "data"),
             LOG_LEVEL="INFO",
+            **settings,
         )
         log_path = tmp_path / f"bot-{len(started)}.log"
         with log_path.open("wb") as log:
@@ -260,7 +263,7 @@ def test_unusable_data_dir_keeps_answering_logs_once_and_stats_replies(start_bot
     # A path under a regular file: no directory or database can be created there, even as root.
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file, not a folder\n")
-    bot = start_bot(data_dir=blocker / "data")
+    bot = start_bot(data_dir=blocker / "data", DATABASE_URL="")  # the SQLite store's folder
     for text in (
         QUESTION,
         "how much coal did Stakhanov mine in one shift",

@@ -162,9 +162,9 @@ def test_the_secret_is_checked_before_the_body_is_read(webhook_bot):
 
 
 def test_an_update_accepted_before_a_crash_is_answered_after_the_restart(tmp_path):
-    from bot.store import SqliteStore
+    from bot.store import open_store
 
-    store = SqliteStore(tmp_path / "data")
+    store = open_store(tmp_path / "data", os.environ.get("DATABASE_URL"))
     store.accept_update(21, json.dumps(update("when did stakhanov die", 21)).encode())
     store.close()
     with FakeBotAPI() as fake, webhook_instance(fake, tmp_path):

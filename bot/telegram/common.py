@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from telegram import (
@@ -42,6 +43,7 @@ SLOW_DOWN_EVERY = 10.0  # seconds between two "slow down" notes to one chat
 MAX_TRACKED_CHATS = 10_000  # then chats whose bucket is full again are forgotten
 
 
+INBOX_THREADS = 2  # accepting and finishing webhook updates: one store round trip each
 HANGUP_QUIET = 0.3  # seconds without SIGHUP before reloading: a burst makes one reload
 
 
@@ -65,6 +67,10 @@ class Services:
     adopt_pending: bool = False
     in_flight: set[int] = field(default_factory=set)
     """Webhook updates this instance accepted and is still answering."""
+    inbox_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(INBOX_THREADS, thread_name_prefix="inbox")
+    )
+    """The inbox's own threads, never queued behind matching in the default pool."""
     budget: ChatBudget = field(default_factory=lambda: ChatBudget())
     last_hangup: float = 0.0
     early_hangups: list[int] = field(default_factory=list)

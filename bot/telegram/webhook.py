@@ -16,7 +16,7 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import tornado.web
 from telegram import Update
@@ -24,14 +24,21 @@ from telegram.ext import Application, ContextTypes
 from tornado.httpserver import HTTPServer
 
 from bot.store import Store, StoreError
-from bot.telegram.common import services, services_of
+from bot.telegram.common import Services, services, services_of
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are a few kilobytes; larger bodies are refused
 TAKE_OVER_AFTER = 10.0  # seconds an accepted update may stay unfinished before others take it
 SWEEP_EVERY = 2.0  # seconds between renewing this instance's claims and looking for orphans
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+async def in_inbox_thread(svc: Services, function: Callable[..., T], *args: Any) -> T:
+    """Run a store call off the loop without waiting behind CPU-heavy matching: the time
+    between sending an answer and recording it is the only window for a duplicate."""
+    return await asyncio.get_running_loop().run_in_executor(svc.inbox_pool, function, *args)
 
 
 def webhook_secret(token: str) -> str:
@@ -79,7 +86,7 @@ class UpdateReceiver(tornado.web.RequestHandler):
 async def receive(application: Application, update_id: int, body: bytes, data: dict) -> None:
     """Keep the update in the inbox, then queue it, unless it was accepted before."""
     svc = services_of(application)
-    if await asyncio.to_thread(svc.store.accept_update, update_id, body):
+    if await in_inbox_thread(svc, svc.store.accept_update, update_id, body):
         svc.in_flight.add(update_id)
         await application.update_queue.put(Update.de_json(data, application.bot))
 
@@ -89,7 +96,7 @@ async def finish_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     svc = services(context)
     if update.update_id in svc.in_flight:
         try:
-            await asyncio.to_thread(svc.store.finish_update, update.update_id)
+            await in_inbox_thread(svc, svc.store.finish_update, update.update_id)
         except StoreError as exc:
             logger.warning("update %d answered but not marked done: %s", update.update_id, exc)
         svc.in_flight.discard(update.update_id)
