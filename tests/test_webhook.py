@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -197,3 +198,28 @@ def test_knowledge_uploaded_on_one_instance_is_served_by_the_other(tmp_path, pos
                 break
             assert time.monotonic() < deadline, "the other instance never served the upload"
             time.sleep(0.5)
+
+
+def test_sigterm_under_load_answers_every_acknowledged_update_and_exits(tmp_path):
+    acknowledged: list[int] = []
+    lock = threading.Lock()
+    with FakeBotAPI() as fake:
+        secret = webhook_secret(fake.token)
+        updates = [fake.send_text("when did stakhanov die", user_id=60_000 + i) for i in range(600)]
+
+        def sender(share: list[dict], url: str) -> None:
+            for item in share:
+                if post(url, item, secret) == 200:
+                    with lock:
+                        acknowledged.append(item["message"]["chat"]["id"])
+
+        with webhook_instance(fake, tmp_path) as url:
+            threads = [threading.Thread(target=sender, args=(updates[i::8], url)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            while len(acknowledged) < 100:
+                time.sleep(0.01)
+        for thread in threads:
+            thread.join()
+        answered = {c.params["chat_id"] for c in fake.calls_to("sendMessage")}
+        assert set(acknowledged) <= answered

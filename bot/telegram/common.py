@@ -67,6 +67,10 @@ class Services:
     adopt_pending: bool = False
     in_flight: set[int] = field(default_factory=set)
     """Webhook updates this instance accepted and is still answering."""
+    accepting: bool = True
+    """False once the webhook server is stopping: new updates are refused (503)."""
+    receiving: int = 0
+    """Webhook updates being accepted right now (stored, not yet queued)."""
     inbox_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(INBOX_THREADS, thread_name_prefix="inbox")
     )

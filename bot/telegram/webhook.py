@@ -33,6 +33,7 @@ MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are a few kilobytes; larger
 TAKE_OVER_AFTER = 10.0  # seconds an accepted update may stay unfinished before others take it
 SWEEP_EVERY = 2.0  # seconds between renewing this instance's claims and looking for orphans
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+STOP_WAIT = 5.0  # seconds a stopping instance waits for updates it is still accepting
 
 
 async def in_inbox_thread(svc: Services, function: Callable[..., T], *args: Any) -> T:
@@ -84,11 +85,28 @@ class UpdateReceiver(tornado.web.RequestHandler):
 
 
 async def receive(application: Application, update_id: int, body: bytes, data: dict) -> None:
-    """Keep the update in the inbox, then queue it, unless it was accepted before."""
+    """Keep the update in the inbox, then queue it, unless it was accepted before. While
+    stopping, refuse it (503): Telegram or the balancer delivers it again, elsewhere."""
     svc = services_of(application)
-    if await in_inbox_thread(svc, svc.store.accept_update, update_id, body):
-        svc.in_flight.add(update_id)
-        await application.update_queue.put(Update.de_json(data, application.bot))
+    if not svc.accepting:
+        raise tornado.web.HTTPError(503, reason="Stopping")
+    svc.receiving += 1
+    try:
+        if await in_inbox_thread(svc, svc.store.accept_update, update_id, body):
+            svc.in_flight.add(update_id)
+            await application.update_queue.put(Update.de_json(data, application.bot))
+    finally:
+        svc.receiving -= 1
+
+
+async def stop_receiving(svc: Services) -> None:
+    """Refuse new updates and let those being accepted reach the queue (at most STOP_WAIT
+    seconds), so the Application, stopping next, answers every update acknowledged here."""
+    svc.accepting = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_WAIT
+    while svc.receiving and loop.time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 async def finish_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -149,4 +167,5 @@ async def serve_webhook(
     finally:
         server.stop()
         sweeper.cancel()
+        await stop_receiving(services_of(application))
         await server.close_all_connections()
