@@ -153,6 +153,24 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Cross-validate the knowledge: hold out each phrasing and match it against the rest."""
+    from bot.check import check
+    from bot.knowledge import KnowledgeError, LiveKnowledge
+
+    path = Path(args.path) if args.path else knowledge_path(args, settings)
+    try:
+        kb = LiveKnowledge(path, make_embedder(settings)).kb
+    except KnowledgeError as exc:
+        raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
+    report = check(kb, settings.thresholds)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.text())
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
 def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     """Turn logged unanswered questions into evaluation cases for the admin to label."""
     from bot import replies
@@ -215,6 +233,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "validate": cmd_validate,
     "eval": cmd_eval,
+    "check": cmd_check,
     "unanswered": cmd_unanswered,
     "run": cmd_run,
 }
@@ -249,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", help="evaluation YAML (default: tests/eval/questions.yaml)"
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    cross = add("check", "cross-validate the knowledge: each phrasing held out and matched")
+    cross.add_argument("path", nargs="?", help="file to check (default: the one in use)")
+    cross.add_argument("--json", action="store_true", help="print the report as JSON")
 
     stub = add("unanswered", "print logged unanswered questions as evaluation cases to label")
     stub.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")

@@ -120,12 +120,17 @@ class Matcher:
         self.fusion = FUSED if semantic is not None else LEXICAL_ONLY
         self.entry_ids = lexical.entry_ids
 
-    def _signals(self, question: str) -> _Signals:
-        lexical = self.lexical.score(question)
+    def _signals(self, question: str, held_out: int | None = None) -> _Signals:
+        left_out = self.lexical.held_out(held_out) if held_out is not None else None
+        lexical = self.lexical.score(question, left_out)
         per_entry = np.maximum(lexical.per_entry, 0.0)
         cosines = None
         if self.semantic is not None and lexical.exact < 0 and len(lexical.per_row):
-            cosines = self.semantic.similarities(question)
+            cosines = (
+                self.semantic.similarities(question)
+                if held_out is None
+                else self.semantic.held_out_similarities(held_out)
+            )
             per_entry = per_entry + self._agreement(cosines)
         if lexical.exact >= 0:
             per_entry = per_entry.copy()
@@ -202,16 +207,20 @@ class Matcher:
                 return None
         return self.lexical.texts[row]
 
-    def match(self, question: str, thresholds: Thresholds | None = None) -> Match:
+    def match(
+        self, question: str, thresholds: Thresholds | None = None, held_out: int | None = None
+    ) -> Match:
         """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
 
         Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
-        the front end can greet instead of apologising.
+        the front end can greet instead of apologising. With `held_out`, the question is
+        indexed text number `held_out`, matched as if that text were not in the index
+        (leave-one-out cross-validation of the knowledge).
         """
         limits = thresholds or Thresholds()
         if is_small_talk(question):
             return Match("no_match", (), self.lexical.normaliser.normalise(question), True)
-        s = self._signals(question)
+        s = self._signals(question, held_out)
         normalised = " ".join(s.lexical.tokens)
         candidates = self._candidates(s, 5)
         best = int(np.argmax(s.per_entry)) if candidates else None

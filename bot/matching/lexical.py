@@ -61,6 +61,18 @@ _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 
 
 @dataclass(frozen=True)
+class HeldOut:
+    """One phrasing left out of the index, for cross-validation (`LexicalIndex.held_out`)."""
+
+    row: int
+    slot: int
+    sole_words: frozenset[int]
+    """Vocabulary ids that only this phrasing brings to its entry."""
+    exact_elsewhere: int
+    """The entry slot another phrasing with exactly its tokens belongs to, else -1."""
+
+
+@dataclass(frozen=True)
 class LexicalScores:
     """The lexical signal of one question."""
 
@@ -104,6 +116,7 @@ class LexicalIndex:
         self._spelling_ids = list(spellings.values())
         self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
         self._entries_with = _postings(vocab, bags)
+        self._bags = tuple(bags)
         n = max(len(self.entry_ids) - (self.declining >= 0), 1)
         self._idf = np.array(
             [math.log(1 + n / max(len(e) - (self.declining in e), 1)) for e in self._entries_with]
@@ -224,8 +237,12 @@ class LexicalIndex:
         )
         return _IGNORED if stop else ()
 
-    def scores(self, tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per phrasing, a score 0-100; per entry, the share of the question it covers."""
+    def scores(
+        self, tokens: Iterable[str], held_out: HeldOut | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per phrasing, a score 0-100; per entry, the share of the question it covers.
+
+        With `held_out`, as if that phrasing were not in the index (see `held_out`)."""
         rows, entries = len(self._texts), len(self.entry_ids)
         covered_q = np.zeros(rows)
         covered_p = np.zeros(rows)
@@ -248,10 +265,14 @@ class LexicalIndex:
                 best_q[hit] = np.maximum(best_q[hit], sim)
                 best_p[hit] = np.maximum(best_p[hit], self._idf[vid] * sim)
                 hit = self._entries_with[vid]
+                if held_out is not None and vid in held_out.sole_words:
+                    hit = hit[hit != held_out.slot]
                 best_e[hit] = np.maximum(best_e[hit], sim)
             covered_q += weight * best_q
             covered_p += best_p
             covered_e += weight * best_e
+        if held_out is not None:
+            covered_q[held_out.row] = covered_p[held_out.row] = 0.0
         if total_q == 0:
             return covered_q, covered_e
         total_q += VAGUENESS_PRIOR
@@ -262,19 +283,22 @@ class LexicalIndex:
         ), covered_e / total_q
 
     def _entry_scores(
-        self, tokens: tuple[str, ...], exact: bool = True
+        self, tokens: tuple[str, ...], exact: bool = True, held_out: HeldOut | None = None
     ) -> tuple[np.ndarray, np.ndarray, int]:
         """Per entry and per phrasing, the score 0-100 of one run of tokens, and the entry
         one of whose phrasings has exactly these tokens (-1 if none)."""
-        per_row, coverage = self.scores(tokens)
+        per_row, coverage = self.scores(tokens, held_out)
         best_rows = np.maximum.reduceat(per_row, self._starts)
         per_entry = best_rows ** (1 - ENTRY_WEIGHT) * (100.0 * coverage) ** ENTRY_WEIGHT
-        hit = self._exact.get(frozenset(tokens), -1) if exact else -1
+        key = frozenset(tokens)
+        hit = self._exact.get(key, -1) if exact else -1
+        if held_out is not None and hit >= 0 and key == frozenset(self._tokens[held_out.row]):
+            hit = held_out.exact_elsewhere
         if hit >= 0:
             per_entry[hit] = 100.0
         return per_entry, per_row, hit
 
-    def score(self, question: str) -> LexicalScores:
+    def score(self, question: str, held_out: HeldOut | None = None) -> LexicalScores:
         """Entry and phrasing scores of a question, each clause of it also scored alone."""
         question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
@@ -282,16 +306,39 @@ class LexicalIndex:
             return LexicalScores(
                 np.zeros(len(self.entry_ids)), np.zeros(len(self._texts)), -1, tokens
             )
-        per_entry, per_row, hit = self._entry_scores(tokens)
+        per_entry, per_row, hit = self._entry_scores(tokens, held_out=held_out)
         for clause in _clauses(question):
             clause_tokens = self.normaliser.tokens(clause)
             if len(clause_tokens) >= 2 and clause_tokens != tokens:
-                clause_entries, clause_rows, _ = self._entry_scores(clause_tokens, exact=False)
+                clause_entries, clause_rows, _ = self._entry_scores(
+                    clause_tokens, exact=False, held_out=held_out
+                )
                 per_entry = np.maximum(per_entry, clause_entries)
                 per_row = np.maximum(per_row, clause_rows)
         if self.declining >= 0:
             per_entry[self.declining] = -1.0
         return LexicalScores(per_entry, per_row, hit, tokens)
+
+    def held_out(self, row: int) -> HeldOut:
+        """What leaving phrasing `row` out of the index changes, for cross-validation: its
+        own score, the words only it brings to its entry, and its exact-token match."""
+        slot = int(self._entry_of[row])
+        start = self._starts[slot]
+        end = self._starts[slot + 1] if slot + 1 < len(self._starts) else len(self._texts)
+        others = set().union(*(self._tokens[r] for r in range(start, end) if r != row))
+        in_rows = others.union(self._tokens[row])
+        answer_only = self._bags[slot] - in_rows
+        sole = set(self._tokens[row]) - others - answer_only
+        key = frozenset(self._tokens[row])
+        elsewhere = {int(self._entry_of[r]) for r in self._rows_with_key(key) if r != row}
+        exact = elsewhere.pop() if len(elsewhere) == 1 else -1
+        return HeldOut(row, slot, frozenset(self._vocab[t] for t in sole), exact)
+
+    def _rows_with_key(self, key: frozenset[str]) -> list[int]:
+        if not key:
+            return []
+        rows = set.intersection(*(set(self._rows_with[self._vocab[t]].tolist()) for t in key))
+        return [r for r in rows if frozenset(self._tokens[r]) == key]
 
     @property
     def texts(self) -> tuple[str, ...]:

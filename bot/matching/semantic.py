@@ -151,6 +151,12 @@ class SemanticIndex:
         """Per row, the cosine between the question and that text."""
         return self.matrix @ self._embed(question)
 
+    def held_out_similarities(self, row: int) -> np.ndarray:
+        """Per row, the cosine to indexed text `row` (already embedded), itself excluded."""
+        cosines = self.matrix @ self.matrix[row]
+        cosines[row] = -1.0
+        return cosines
+
 
 class Embedder:
     """An encoder with its cache: what a knowledge load needs to build a semantic index."""
