@@ -69,7 +69,10 @@ def test_log_stores_no_user_identity(store):
         "normalised",
         "outcome",
         "language",
+        "token",
+        "entry",
     ]
+    assert columns(store, "feedback") == ["id", "at", "kind", "token", "entry"]
 
 
 def test_empty_log_reads_as_nothing(store):
@@ -173,7 +176,7 @@ def test_migrations_run_once_however_many_instances_start(postgres_url):
         thread.join()
     try:
         assert len(stores) == 3
-        assert stores[0]._run("SELECT version FROM schema_migrations") == [(1,)]
+        assert stores[0]._run("SELECT version FROM schema_migrations ORDER BY 1") == [(1,), (2,)]
     finally:
         for store in stores:
             store.close()
@@ -227,3 +230,63 @@ def test_locked_database_does_not_block_recording(tmp_path, caplog):
     log.flush()
     log.close()
     assert {r.question for r in log.unanswered()} >= {"first", "after"}
+
+
+def test_a_pick_is_tied_to_the_question_it_answered(store):
+    store.record("how many tons", "how many ton", "clarify", "en", token="t1", entry="quota")
+    store.record("how many tons", "how many ton", "clarify", "en", token="t2", entry="quota")
+    store.flush()
+    store.record_feedback("picked", "t1", "record-1935")
+    store.record_feedback("picked", "t2", "record-1935")
+    (signal,) = [s for s in store.signals() if s.kind == "picked"]
+    assert (signal.question, signal.entry, signal.count) == ("how many tons", "record-1935", 2)
+
+
+def test_declines_none_of_these_and_thumbs_down_become_signals(store):
+    store.record("who won in 1988", "who won 1988", "no_match", "en", token="a")
+    store.record("miners", "miner", "clarify", "en", token="b", entry="movement")
+    store.record("when did he die", "when die", "answered", "en", token="c", entry="death")
+    store.flush()
+    store.record_feedback("none", "b", None)
+    store.record_feedback("unhelpful", "c", "death")
+    kinds = {(s.kind, s.normalised, s.entry) for s in store.signals()}
+    assert kinds == {
+        ("declined", "who won 1988", None),
+        ("none", "miner", None),
+        ("unhelpful", "when die", "death"),
+    }
+
+
+def test_stats_count_per_day_and_thumbs_per_entry(store):
+    store.record("q", "q", "answered", "en", token="x", entry="death")
+    store.flush()
+    store.record_feedback("helpful", "x", "death")
+    store.record_feedback("helpful", "y", "death")
+    store.record_feedback("unhelpful", "z", "death")
+    stats = store.stats()
+    ((day, counts),) = stats.days
+    assert counts["answered"] == 1 and len(day) == 10
+    assert stats.helpfulness == {"death": (2, 1)}
+
+
+def test_a_decision_on_a_suggestion_is_remembered(store):
+    store.decide("who won 1988", "ignored")
+    store.decide("who won 1988", "example")
+    assert store.decisions() == {"who won 1988": "example"}
+
+
+def test_a_log_written_before_suggestions_existed_gains_their_columns(tmp_path):
+    old = sqlite3.connect(tmp_path / "questions.sqlite3")
+    old.execute(
+        "CREATE TABLE questions (id INTEGER PRIMARY KEY, asked_at REAL NOT NULL, question TEXT"
+        " NOT NULL, normalised TEXT NOT NULL, outcome TEXT NOT NULL, language TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO questions VALUES (1, 1e9, 'old', 'old', 'no_match', 'en')")
+    old.commit()
+    old.close()
+    store = SqliteStore(tmp_path)
+    store.record("new", "new", "no_match", "en", token="t")
+    store.flush()
+    store.close()
+    assert {r.question for r in store.unanswered(days=100_000)} == {"old", "new"}
+    assert columns(store, "questions")[-2:] == ["token", "entry"]

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.store.base import Stats, Store, StoreError, Unanswered
+from bot.store.base import Signal, Stats, Store, StoreError, Unanswered
 from bot.store.sqlite import LOG_NAME, SqliteStore
 
-__all__ = ["LOG_NAME", "SqliteStore", "Stats", "Store", "StoreError", "Unanswered", "open_store"]
+__all__ = [
+    "LOG_NAME",
+    "Signal",
+    "SqliteStore",
+    "Stats",
+    "Store",
+    "StoreError",
+    "Unanswered",
+    "open_store",
+]
 
 
 def open_store(data_dir: Path, database_url: str | None = None) -> Store:

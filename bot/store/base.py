@@ -8,7 +8,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.normalise import without_surrogates
@@ -19,8 +19,12 @@ MAX_STORED_CHARS = 1000
 BATCH = 500  # questions written in one transaction when the writer is behind
 OUTCOMES = ("answered", "clarify", "no_match")
 
-QuestionRow = tuple[float, str, str, str, str]
-"""(asked at, question, normalised, outcome, language): never who asked."""
+QuestionRow = tuple[float, str, str, str, str, str | None, str | None]
+"""(asked at, question, normalised, outcome, language, token, entry): never who asked. The
+token is random, shared only with the buttons under the reply, so a press can be tied to the
+question; the entry is the one answered or suggested first."""
+FEEDBACK = ("picked", "none", "helpful", "unhelpful")
+DECISIONS = ("phrasing", "example", "ignored")
 
 
 class StoreError(Exception):
@@ -41,6 +45,25 @@ class Unanswered:
 class Stats:
     overall: dict[str, int]
     last_day: dict[str, int]
+    days: tuple[tuple[str, dict[str, int]], ...] = ()
+    """Per day (YYYY-MM-DD, oldest first, days with questions only), the outcome counts."""
+    helpfulness: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per entry, the 👍 and 👎 it got."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What people did with one question, grouped by its normalised form: the raw material
+    of suggestions."""
+
+    kind: str
+    """picked (a "did you mean" button), none ("none of these"), unhelpful (👎 on an answer)
+    or declined (no entry answered)."""
+    question: str
+    normalised: str
+    language: str
+    entry: str | None
+    count: int
 
 
 class Store(ABC):
@@ -64,7 +87,15 @@ class Store(ABC):
         self.name = name
         self._writer = QuestionWriter(self._insert_questions, name, capacity)
 
-    def record(self, question: str, normalised: str, outcome: str, language: str) -> None:
+    def record(
+        self,
+        question: str,
+        normalised: str,
+        outcome: str,
+        language: str,
+        token: str | None = None,
+        entry: str | None = None,
+    ) -> None:
         """Queue one question for the log; returns at once (if the queue is full, drops it)."""
         self._writer.put(
             (
@@ -73,6 +104,8 @@ class Store(ABC):
                 without_surrogates(normalised),
                 outcome,
                 without_surrogates(language),
+                token,
+                entry,
             )
         )
 
@@ -97,8 +130,25 @@ class Store(ABC):
         """The most frequent recent questions that were declined or needed clarifying."""
 
     @abstractmethod
-    def stats(self) -> Stats:
-        """Answered / clarify / no_match counts, overall and for the last 24 hours."""
+    def stats(self, days: int = 14) -> Stats:
+        """Outcome counts overall, for the last 24 hours and per day of the last `days`, and
+        the 👍/👎 per entry over those days."""
+
+    @abstractmethod
+    def record_feedback(self, kind: str, token: str | None, entry: str | None) -> None:
+        """A button pressed under a reply (one of FEEDBACK); failures are only logged."""
+
+    @abstractmethod
+    def signals(self, days: int = 30) -> list[Signal]:
+        """Picks, "none of these", 👎 and declines of the last `days`, grouped, most first."""
+
+    @abstractmethod
+    def decide(self, normalised: str, decision: str) -> None:
+        """Remember what the admin did with a suggestion (one of DECISIONS)."""
+
+    @abstractmethod
+    def decisions(self) -> dict[str, str]:
+        """Normalised question → the admin's decision, for suggestions not to come back."""
 
     @abstractmethod
     def language(self, user_id: int) -> str | None:

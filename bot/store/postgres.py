@@ -17,7 +17,15 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from bot.store.base import OUTCOMES, QuestionRow, Stats, Store, StoreError, Unanswered
+from bot.store.base import (
+    OUTCOMES,
+    QuestionRow,
+    Signal,
+    Stats,
+    Store,
+    StoreError,
+    Unanswered,
+)
 
 logger = logging.getLogger("bot.store")
 
@@ -54,6 +62,22 @@ MIGRATIONS = (
         published_at timestamptz NOT NULL DEFAULT now()
     );
     """,
+    """
+    ALTER TABLE questions ADD COLUMN token text, ADD COLUMN entry text;
+    CREATE INDEX questions_token ON questions (token);
+    CREATE TABLE feedback (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        kind text NOT NULL CHECK (kind IN ('picked', 'none', 'helpful', 'unhelpful')),
+        token text,
+        entry text
+    );
+    CREATE TABLE decisions (
+        normalised text PRIMARY KEY,
+        decision text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
+    );
+    """,
 )
 
 UNANSWERED_SQL = """
@@ -71,6 +95,18 @@ UPDATE inbox SET claimed_at = now() WHERE update_id IN (
     WHERE done_at IS NULL AND claimed_at < now() - make_interval(secs => %s)
     ORDER BY update_id LIMIT %s FOR UPDATE SKIP LOCKED
 ) RETURNING update_id, body
+"""
+SIGNALS_SQL = """
+SELECT f.kind, max(q.question), q.normalised, max(q.language), f.entry, count(*) AS n
+FROM feedback f JOIN questions q ON q.token = f.token
+WHERE f.kind IN ('picked', 'none', 'unhelpful') AND f.at >= now() - make_interval(days => %s)
+GROUP BY f.kind, q.normalised, f.entry
+UNION ALL
+SELECT 'declined', max(question), normalised, max(language), NULL, count(*) AS n
+FROM questions
+WHERE outcome = 'no_match' AND asked_at >= now() - make_interval(days => %s)
+GROUP BY normalised
+ORDER BY n DESC
 """
 UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
@@ -141,8 +177,9 @@ class PostgresStore(Store):
         try:
             with self._pool.connection() as connection, connection.transaction():
                 connection.cursor().executemany(
-                    "INSERT INTO questions (asked_at, question, normalised, outcome, language)"
-                    " VALUES (to_timestamp(%s), %s, %s, %s, %s)",
+                    "INSERT INTO questions"
+                    " (asked_at, question, normalised, outcome, language, token, entry)"
+                    " VALUES (to_timestamp(%s), %s, %s, %s, %s, %s, %s)",
                     rows,
                 )
         except UNAVAILABLE as exc:
@@ -155,7 +192,7 @@ class PostgresStore(Store):
             for normalised, count, last, question, language, outcome in rows
         ]
 
-    def stats(self) -> Stats:
+    def stats(self, days: int = 14) -> Stats:
         rows = self._run(
             "SELECT outcome, count(*), count(*) FILTER"
             " (WHERE asked_at >= now() - interval '1 day') FROM questions GROUP BY outcome"
@@ -163,7 +200,47 @@ class PostgresStore(Store):
         empty = dict.fromkeys(OUTCOMES, 0)
         overall = empty | {outcome: n for outcome, n, _ in rows}
         last_day = empty | {outcome: n for outcome, _, n in rows}
-        return Stats(overall, last_day)
+        per_day: dict[str, dict[str, int]] = {}
+        for day, outcome, count in self._run(
+            "SELECT to_char(asked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, outcome, count(*)"
+            " FROM questions WHERE asked_at >= now() - make_interval(days => %s)"
+            " GROUP BY 1, 2 ORDER BY 1",
+            (days,),
+        ):
+            per_day.setdefault(day, dict(empty))[outcome] = count
+        helpfulness = {
+            entry: (helpful, unhelpful)
+            for entry, helpful, unhelpful in self._run(
+                "SELECT entry, count(*) FILTER (WHERE kind = 'helpful'),"
+                " count(*) FILTER (WHERE kind = 'unhelpful') FROM feedback"
+                " WHERE kind IN ('helpful', 'unhelpful') AND entry IS NOT NULL"
+                " AND at >= now() - make_interval(days => %s) GROUP BY entry",
+                (days,),
+            )
+        }
+        return Stats(overall, last_day, tuple(per_day.items()), helpfulness)
+
+    def record_feedback(self, kind: str, token: str | None, entry: str | None) -> None:
+        try:
+            self._run(
+                "INSERT INTO feedback (kind, token, entry) VALUES (%s, %s, %s)",
+                (kind, token, entry),
+            )
+        except StoreError as exc:
+            logger.warning("feedback cannot be written: %s", exc)
+
+    def signals(self, days: int = 30) -> list[Signal]:
+        return [Signal(*row) for row in self._run(SIGNALS_SQL, (days, days))]
+
+    def decide(self, normalised: str, decision: str) -> None:
+        self._run(
+            "INSERT INTO decisions (normalised, decision) VALUES (%s, %s) ON CONFLICT"
+            " (normalised) DO UPDATE SET decision = EXCLUDED.decision, at = now()",
+            (normalised, decision),
+        )
+
+    def decisions(self) -> dict[str, str]:
+        return dict(self._run("SELECT normalised, decision FROM decisions"))
 
     def language(self, user_id: int) -> str | None:
         try:

@@ -14,7 +14,15 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store.base import OUTCOMES, QuestionRow, Stats, Store, StoreError, Unanswered
+from bot.store.base import (
+    OUTCOMES,
+    QuestionRow,
+    Signal,
+    Stats,
+    Store,
+    StoreError,
+    Unanswered,
+)
 
 logger = logging.getLogger("bot.store")
 
@@ -25,10 +33,26 @@ CREATE TABLE IF NOT EXISTS questions (
     question TEXT NOT NULL,
     normalised TEXT NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN ('answered', 'clarify', 'no_match')),
-    language TEXT NOT NULL
+    language TEXT NOT NULL,
+    token TEXT,
+    entry TEXT
 );
 CREATE INDEX IF NOT EXISTS questions_outcome_time ON questions (outcome, asked_at);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('picked', 'none', 'helpful', 'unhelpful')),
+    token TEXT,
+    entry TEXT
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    normalised TEXT PRIMARY KEY,
+    decision TEXT NOT NULL,
+    at REAL NOT NULL
+);
 """
+TOKEN_INDEX = "CREATE INDEX IF NOT EXISTS questions_token ON questions (token)"
+ADDED_COLUMNS = ("token", "entry")  # added to logs written before suggestions existed
 PREFERENCES_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS languages (user_id INTEGER PRIMARY KEY, language TEXT NOT NULL)"
 )
@@ -62,6 +86,18 @@ GROUP BY normalised ORDER BY COUNT(*) DESC, MAX(asked_at) DESC LIMIT ?
 """
 
 
+SIGNALS_SQL = """
+SELECT f.kind, MAX(q.question), q.normalised, MAX(q.language), f.entry, COUNT(*) AS n
+FROM feedback f JOIN questions q ON q.token = f.token
+WHERE f.kind IN ('picked', 'none', 'unhelpful') AND f.at >= ?
+GROUP BY f.kind, q.normalised, f.entry
+UNION ALL
+SELECT 'declined', MAX(question), normalised, MAX(language), NULL, COUNT(*) AS n
+FROM questions WHERE outcome = 'no_match' AND asked_at >= ? GROUP BY normalised
+ORDER BY n DESC
+"""
+
+
 class SqliteStore(Store):
     """Question log, preferences and webhook inbox in SQLite files under `data_dir`."""
 
@@ -77,12 +113,24 @@ class SqliteStore(Store):
         connection.executescript(schema)
         return connection
 
+    def _log(self, timeout: float = WRITE_TIMEOUT) -> sqlite3.Connection:
+        """The question log, its schema brought up to date."""
+        db = self._connect(LOG_NAME, SCHEMA, timeout)
+        have = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+        with db:
+            for column in ADDED_COLUMNS:
+                if column not in have:
+                    db.execute(f"ALTER TABLE questions ADD COLUMN {column} TEXT")
+            db.execute(TOKEN_INDEX)
+        return db
+
     def _insert_questions(self, rows: list[QuestionRow]) -> None:
         try:
-            with closing(self._connect(LOG_NAME, SCHEMA, WRITE_TIMEOUT)) as db, db:
+            with closing(self._log()) as db, db:
                 db.executemany(
-                    "INSERT INTO questions (asked_at, question, normalised, outcome, language)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO questions"
+                    " (asked_at, question, normalised, outcome, language, token, entry)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
         except sqlite3.IntegrityError:
@@ -99,8 +147,8 @@ class SqliteStore(Store):
             ) as db:
                 return db.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []
+            if "no such table" in str(exc) or "no such column" in str(exc):
+                return []  # a log no question has been written to since an upgrade
             raise StoreError(f"{self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from None
@@ -114,12 +162,56 @@ class SqliteStore(Store):
             for normalised, count, last, question, language, outcome in rows
         ]
 
-    def stats(self) -> Stats:
+    def stats(self, days: int = 14) -> Stats:
         sql = "SELECT outcome, COUNT(*) FROM questions WHERE asked_at >= ? GROUP BY outcome"
         empty = dict.fromkeys(OUTCOMES, 0)
         overall = empty | dict(self._read(sql, (0.0,)))
+        since = time.time() - days * DAY
         last_day = empty | dict(self._read(sql, (time.time() - DAY,)))
-        return Stats(overall, last_day)
+        per_day: dict[str, dict[str, int]] = {}
+        for day, outcome, count in self._read(
+            "SELECT date(asked_at, 'unixepoch'), outcome, COUNT(*) FROM questions"
+            " WHERE asked_at >= ? GROUP BY 1, 2 ORDER BY 1",
+            (since,),
+        ):
+            per_day.setdefault(day, dict(empty))[outcome] = count
+        helpfulness = {
+            entry: (helpful, unhelpful)
+            for entry, helpful, unhelpful in self._read(
+                "SELECT entry, SUM(kind = 'helpful'), SUM(kind = 'unhelpful') FROM feedback"
+                " WHERE kind IN ('helpful', 'unhelpful') AND at >= ? AND entry IS NOT NULL"
+                " GROUP BY entry",
+                (since,),
+            )
+        }
+        return Stats(overall, last_day, tuple(per_day.items()), helpfulness)
+
+    def record_feedback(self, kind: str, token: str | None, entry: str | None) -> None:
+        try:
+            with closing(self._log()) as db, db:
+                db.execute(
+                    "INSERT INTO feedback (at, kind, token, entry) VALUES (?, ?, ?, ?)",
+                    (time.time(), kind, token, entry),
+                )
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("feedback in %s cannot be written: %s", self.path, exc)
+
+    def signals(self, days: int = 30) -> list[Signal]:
+        since = time.time() - days * DAY
+        return [Signal(*row) for row in self._read(SIGNALS_SQL, (since, since))]
+
+    def decide(self, normalised: str, decision: str) -> None:
+        try:
+            with closing(self._log()) as db, db:
+                db.execute(
+                    "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)",
+                    (normalised, decision, time.time()),
+                )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def decisions(self) -> dict[str, str]:
+        return dict(self._read("SELECT normalised, decision FROM decisions", ()))
 
     def language(self, user_id: int) -> str | None:
         try:
