@@ -15,9 +15,11 @@ from bot import __version__
 from bot.language import SUPPORTED
 
 if TYPE_CHECKING:
+    from bot.curation.suggestions import Suggestion
     from bot.knowledge import LiveKnowledge
     from bot.matching import Embedder
     from bot.settings import Settings
+    from bot.store import Signal, Store
 
 # The modules behind the commands (pydantic, numpy, the matcher) load inside the commands, so
 # `run` can catch a SIGHUP within milliseconds of starting rather than after the imports.
@@ -204,6 +206,112 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_suggestions(args: argparse.Namespace, settings: Settings) -> int:
+    """List what use suggests adding to the knowledge, most frequent first."""
+    from bot import replies
+    from bot.curation.suggestions import suggest
+
+    live = open_knowledge(args, settings)
+    found = suggest(live.kb, *use_of(settings, args.days), limit=args.limit)
+    if args.json:
+        print(json.dumps([vars(s) for s in found], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        print(f"No suggestions from the last {args.days} days.")
+    for s in found:
+        question = replies.terminal_safe(json.dumps(s.question, ensure_ascii=False))
+        print(f"{s.key}  {s.kind:10} [{s.language}] {question}  ({s.why})")
+        print(f"          accept as: {', '.join((*s.choices(), 'out-of-scope'))}")
+    if found:
+        print("stakhanov-bot accept KEY TARGET  |  stakhanov-bot ignore KEY")
+    return EXIT_OK
+
+
+def use_of(settings: Settings, days: int = 30) -> tuple[list[Signal], dict[str, str]]:
+    """The store's signals and the admin's decisions so far."""
+    from bot.store import StoreError
+
+    store = open_store_or_fail(settings)
+    try:
+        store.flush()
+        return store.signals(days), store.decisions()
+    except StoreError as exc:
+        raise CommandError(
+            f"the question log {store_name(settings)} cannot be read ({exc})"
+        ) from None
+    finally:
+        store.close()
+
+
+def open_store_or_fail(settings: Settings) -> Store:
+    from bot.store import StoreError, open_store
+
+    try:
+        return open_store(settings.data_dir, settings.database_url)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def find_suggestion(live: LiveKnowledge, settings: Settings, key: str) -> Suggestion:
+    from bot.curation.suggestions import suggest
+
+    found = {s.key: s for s in suggest(live.kb, *use_of(settings, 365), limit=10_000)}
+    if key not in found:
+        raise CommandError(f"no suggestion {key!r}: run `stakhanov-bot suggestions` for the keys")
+    return found[key]
+
+
+def cmd_accept(args: argparse.Namespace, settings: Settings) -> int:
+    """Accept a suggestion: edit, then validate, check and evaluate before writing anything."""
+    from bot.curation.edits import EditError, propose
+    from bot.curation.trial import eval_sets, measure, run_trial
+    from bot.files import replace_file
+    from bot.knowledge import home_path
+
+    live = open_knowledge(args, settings)
+    chosen = find_suggestion(live, settings, args.key)
+    try:
+        data, description = propose(live.data, chosen.question, chosen.language, args.target)
+    except EditError as exc:
+        raise CommandError(f"refused, nothing written: {exc}") from None
+    print(f"Trying: {description} (validate, check, evaluation sets)…", file=sys.stderr)
+    sets = eval_sets()
+    before = measure(live.kb, settings.thresholds, sets)
+    trial = run_trial(before, data, live.path, live.embedder, settings.thresholds, sets)
+    if not trial.passed or trial.after is None:
+        reasons = "\n  ".join(trial.problems)
+        raise CommandError(f"refused, nothing written: {description} would make:\n  {reasons}")
+    target = live.upload_target(home_path(settings.data_dir).parent)
+    try:
+        backup = replace_file(target, data, settings.data_dir / "backups")
+    except OSError as exc:
+        raise CommandError(f"the change passed but {target} cannot be written: {exc}") from None
+    store = open_store_or_fail(settings)
+    try:
+        store.decide(chosen.normalised, "example" if args.target == "out-of-scope" else "phrasing")
+        store.publish_knowledge(data)
+    finally:
+        store.close()
+    print(f"Done: {description}. Written to {target}" + (f", backup {backup}" if backup else ""))
+    print("\n".join(trial.after.lines(before)))
+    if not store.shared:
+        print("A running bot serves it after /reload or `kill -HUP`.")
+    return EXIT_OK
+
+
+def cmd_ignore(args: argparse.Namespace, settings: Settings) -> int:
+    """Ignore a suggestion: it will not be suggested again."""
+    live = open_knowledge(args, settings)
+    chosen = find_suggestion(live, settings, args.key)
+    store = open_store_or_fail(settings)
+    try:
+        store.decide(chosen.normalised, "ignored")
+    finally:
+        store.close()
+    print(f"Ignored: {chosen.question}")
+    return EXIT_OK
+
+
 def store_name(settings: Settings) -> str:
     """Where the question log is, for messages (never the database password)."""
     if settings.database_url:
@@ -234,6 +342,9 @@ COMMANDS = {
     "validate": cmd_validate,
     "eval": cmd_eval,
     "check": cmd_check,
+    "suggestions": cmd_suggestions,
+    "accept": cmd_accept,
+    "ignore": cmd_ignore,
     "unanswered": cmd_unanswered,
     "run": cmd_run,
 }
@@ -272,6 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     cross = add("check", "cross-validate the knowledge: each phrasing held out and matched")
     cross.add_argument("path", nargs="?", help="file to check (default: the one in use)")
     cross.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    proposals = add("suggestions", "what use suggests adding to the knowledge, most frequent first")
+    proposals.add_argument("--days", type=int, default=30, help="from the last N days (default 30)")
+    proposals.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    proposals.add_argument("--json", action="store_true", help="print them as JSON")
+
+    accept = add("accept", "accept a suggestion after validate, check and the evaluation sets")
+    accept.add_argument("key", help="the suggestion's key (from `suggestions`)")
+    accept.add_argument("target", help="the entry id to add it to, or out-of-scope")
+
+    ignore = add("ignore", "ignore a suggestion: it will not be suggested again")
+    ignore.add_argument("key", help="the suggestion's key (from `suggestions`)")
 
     stub = add("unanswered", "print logged unanswered questions as evaluation cases to label")
     stub.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")

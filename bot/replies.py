@@ -119,6 +119,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Я понимаю только текст: напишите, пожалуйста, вопрос.",
         "uk": "Я розумію лише текст: напишіть, будь ласка, питання.",
     },
+    "none_of_these": {
+        "en": "None of these",
+        "ru": "Ничего из этого",
+        "uk": "Нічого з цього",
+    },
+    "none_noted": {
+        "en": "Thanks, noted: your question goes to whoever keeps my sources. /topics lists everything I can answer.",
+        "ru": "Спасибо, учту: ваш вопрос получит тот, кто ведёт мои источники. /topics покажет всё, на что я могу ответить.",
+        "uk": "Дякую, врахую: ваше питання отримає той, хто веде мої джерела. /topics покаже все, на що я можу відповісти.",
+    },
+    "feedback_thanks": {
+        "en": "Thanks for the feedback!",
+        "ru": "Спасибо за отзыв!",
+        "uk": "Дякую за відгук!",
+    },
     "gone": {
         "en": "That topic is no longer in my knowledge. Try /topics.",
         "ru": "Этой темы больше нет в моих данных. Попробуйте /topics.",

@@ -233,3 +233,49 @@ def test_console_lang_auto_is_accepted():
 def test_ask_json_in_russian_carries_the_quote_translation():
     (answer,) = json_lines(run("ask", "--json", "когда умер стаханов").stdout)
     assert answer["language"] == "ru" and answer["sources"][0]["translation"]
+
+
+def curation_env(tmp_path: Path, write_knowledge) -> dict[str, str]:
+    """A small knowledge file and a question log in which people picked 'death' twice for a
+    question the file lacks."""
+    from bot.store import SqliteStore
+
+    path = write_knowledge()
+    store = SqliteStore(tmp_path / "data")
+    for token in ("tok1", "tok2"):
+        store.record("stakhanov's last year", "stakhanov last year", "clarify", "en", token)
+    store.flush()
+    for token in ("tok1", "tok2"):
+        store.record_feedback("picked", token, "death")
+    store.close()
+    return {
+        "KNOWLEDGE_FILE": str(path),
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": "",
+        "SEMANTIC_MATCHING": "off",
+    }
+
+
+def test_suggestions_accept_writes_the_phrasing_after_its_trial(tmp_path, write_knowledge):
+    env = curation_env(tmp_path, write_knowledge)
+    listing = run("suggestions", "--json", env=env)
+    (suggestion,) = json.loads(listing.stdout)
+    assert (suggestion["kind"], suggestion["entry"]) == ("phrasing", "death")
+    accepted = run("accept", suggestion["key"], "death", env=env)
+    assert accepted.returncode == 0, accepted.stderr
+    assert b"Done:" in accepted.stdout and b"check, held-out phrasings answered" in accepted.stdout
+    assert "stakhanov's last year" in Path(env["KNOWLEDGE_FILE"]).read_text()
+    assert json.loads(run("suggestions", "--json", env=env).stdout) == []
+
+
+def test_ignore_keeps_a_suggestion_from_coming_back(tmp_path, write_knowledge):
+    env = curation_env(tmp_path, write_knowledge)
+    (suggestion,) = json.loads(run("suggestions", "--json", env=env).stdout)
+    assert run("ignore", suggestion["key"], env=env).returncode == 0
+    assert json.loads(run("suggestions", "--json", env=env).stdout) == []
+
+
+def test_accepting_an_unknown_key_is_a_message_not_a_traceback(tmp_path, write_knowledge):
+    result = run("accept", "deadbeef", "death", env=curation_env(tmp_path, write_knowledge))
+    assert result.returncode == 1 and b"no suggestion 'deadbeef'" in result.stderr
+    assert b"Traceback" not in result.stderr

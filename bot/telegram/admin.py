@@ -22,11 +22,13 @@ from bot.knowledge import (
     KnowledgeError,
     home_path,
 )
-from bot.store import StoreError
+from bot.store import Stats, StoreError, Unanswered
 from bot.telegram.chat import whole_number
 from bot.telegram.common import HANGUP_QUIET, Services, services, services_of
 
 logger = logging.getLogger(__name__)
+
+STATS_DAYS = 14  # days /stats shows one by one
 
 USER_COMMANDS = [
     BotCommand("start", "What I know, with examples"),
@@ -41,6 +43,7 @@ ADMIN_COMMANDS = [
     BotCommand("reload", "Admin: re-read the knowledge file"),
     BotCommand("unanswered", "Admin: questions I could not answer"),
     BotCommand("stats", "Admin: answer counts"),
+    BotCommand("suggestions", "Admin: what use suggests adding"),
 ]
 
 
@@ -213,25 +216,57 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Admin: answered / clarify / no_match counts, overall and for the last 24 hours."""
+    """Admin: outcomes overall, today and per day, the trend, 👍/👎 per entry, and the top
+    unanswered questions."""
     if not await admin_allowed(update, context, "/stats"):
         return
     log = services(context).store
     try:
         await asyncio.to_thread(log.flush)
-        counts = await asyncio.to_thread(log.stats)
+        counts = await asyncio.to_thread(log.stats, STATS_DAYS)
+        top = await asyncio.to_thread(log.unanswered, 3)
     except StoreError as exc:
         await log_unavailable(update, exc)
         return
+    await update.effective_message.reply_text(replies.fit_lines(stats_lines(counts, top)))
 
+
+def stats_lines(counts: Stats, top: list[Unanswered]) -> list[str]:
     def line(label: str, c: dict[str, int]) -> str:
         return (
             f"{label}: {c['answered']} answered, {c['clarify']} clarify, {c['no_match']} no_match"
         )
 
-    await update.effective_message.reply_text(
-        line("Overall", counts.overall) + "\n" + line("Last 24 hours", counts.last_day)
-    )
+    lines = [line("Overall", counts.overall), line("Last 24 hours", counts.last_day)]
+    if counts.days:
+        lines.append(f"Answered share per day (last {STATS_DAYS} days, UTC):")
+        for day, c in counts.days:
+            total = sum(c.values())
+            share = c["answered"] / total if total else 0.0
+            bar = "█" * round(share * 10) + "░" * (10 - round(share * 10))
+            lines.append(f"{day[5:]} {bar} {share:4.0%} of {total}")
+        lines.append(trend(counts.days))
+    if counts.helpfulness:
+        lines.append("Helpful 👍 / 👎 per entry:")
+        ranked = sorted(counts.helpfulness.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+        lines += [f"{entry}: {up} / {down}" for entry, (up, down) in ranked]
+    if top:
+        lines.append("Top unanswered (/unanswered for more, /suggestions to act):")
+        lines += [f"{row.count}× {row.question[:100]}" for row in top]
+    return lines
+
+
+def trend(days: tuple[tuple[str, dict[str, int]], ...]) -> str:
+    """The answered share of the older half of the days against the newer half."""
+    half = len(days) // 2
+    if half == 0:
+        return "Trend: too few days yet."
+    shares = []
+    for part in (days[:half], days[half:]):
+        answered = sum(c["answered"] for _, c in part)
+        total = sum(sum(c.values()) for _, c in part)
+        shares.append(answered / total if total else 0.0)
+    return f"Trend: answered {shares[0]:.0%} → {shares[1]:.0%} (older days → newer days)"
 
 
 def on_hangup(application: Application) -> None:

@@ -61,6 +61,7 @@ from bot.telegram.chat import (
 )
 from bot.telegram.client import EXIT_REVOKED, CheckedBot, checked_bot
 from bot.telegram.common import Services, services_of, ui_language
+from bot.telegram.curation import suggestion_button, suggestions
 from bot.telegram.inline import inline_query
 from bot.telegram.webhook import finish_update, serve_webhook, webhook_secret
 
@@ -173,6 +174,8 @@ def build_application(
     application.add_handler(CommandHandler("reload", reload_command))
     application.add_handler(CommandHandler("unanswered", unanswered))
     application.add_handler(CommandHandler("stats", stats))
+    application.add_handler(CommandHandler("suggestions", suggestions))
+    application.add_handler(CallbackQueryHandler(suggestion_button, pattern=r"^g:"))
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, question))

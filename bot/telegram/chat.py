@@ -33,9 +33,12 @@ from bot.telegram.common import (
     EXAMPLE_ENTRIES,
     MAX_QUESTION_CHARS,
     NO_PREVIEW,
+    TOKEN,
     TOPICS_PER_PAGE,
-    entry_keyboard,
+    answer_rows,
     keyboard,
+    new_token,
+    pick_rows,
     services,
     ui_language,
 )
@@ -43,21 +46,23 @@ from bot.telegram.common import (
 logger = logging.getLogger(__name__)
 
 
-async def send_entry(message: Message, kb: KnowledgeBase, entry: Entry, language: str) -> None:
+async def send_entry(
+    message: Message, kb: KnowledgeBase, entry: Entry, language: str, token: str | None = None
+) -> None:
     related = [kb.by_id[r] for r in entry.related if r in kb.by_id]
     await message.reply_text(
         replies.entry_html(kb, entry, language),
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
-        reply_markup=entry_keyboard(related, language),
+        reply_markup=keyboard(answer_rows(entry, related, language, token or new_token())),
     )
 
 
-async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) -> None:
+async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply, token: str) -> None:
     """Render a matched question: the answer, a clarification, or an honest decline."""
     language = reply.language
     if reply.entry is not None:
-        await send_entry(message, kb, reply.entry, language)
+        await send_entry(message, kb, reply.entry, language, token)
     elif reply.suggestions:
         text = (
             replies.escape(replies.message("clarify", language))
@@ -68,7 +73,9 @@ async def send_reply(message: Message, kb: KnowledgeBase, reply: replies.Reply) 
             text,
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
-            reply_markup=entry_keyboard([entry for entry, _ in reply.suggestions], language),
+            reply_markup=keyboard(
+                pick_rows([entry for entry, _ in reply.suggestions], language, token)
+            ),
         )
     elif reply.match.small_talk:
         await message.reply_text(replies.message(replies.small_talk_reply(reply), language))
@@ -192,9 +199,18 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         fallback=fallback,
         thresholds=svc.settings.thresholds,
     )
+    token = new_token()
     if not reply.match.small_talk:
-        svc.store.record(text, reply.match.normalised, reply.status, reply.language)
-    await send_reply(message, kb, reply)
+        best = reply.match.best
+        svc.store.record(
+            text,
+            reply.match.normalised,
+            reply.status,
+            reply.language,
+            token,
+            best.entry_id if best else None,
+        )
+    await send_reply(message, kb, reply, token)
 
 
 def whole_number(text: str) -> int | None:
@@ -233,10 +249,30 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = ui_language(update, context)
     kind, _, value = (query.data or "").partition(":")
     kb = services(context).live.kb
+    entry_id, _, token = value.rpartition(":")
     if kind == "a" and value in kb.by_id:
         await acknowledge(query)
         if query.message is not None:
             await send_entry(query.message, kb, kb.by_id[value], language)
+    elif kind == "p" and entry_id in kb.by_id and TOKEN.fullmatch(token):
+        await acknowledge(query)
+        await feedback(context, "picked", token, entry_id)
+        if query.message is not None:
+            await send_entry(query.message, kb, kb.by_id[entry_id], language, token)
+    elif kind == "n" and TOKEN.fullmatch(value):
+        await acknowledge(query)
+        await feedback(context, "none", value, None)
+        await edit(query, replies.message("none_noted", language))
+    elif (
+        kind == "f"
+        and value[:2] in ("+:", "-:")
+        and entry_id[2:] in kb.by_id
+        and TOKEN.fullmatch(token)
+    ):
+        kind = "helpful" if value[0] == "+" else "unhelpful"
+        await feedback(context, kind, token, entry_id[2:])
+        await acknowledge(query, replies.message("feedback_thanks", language))
+        await without_thumbs(query)
     elif kind == "t" and whole_number(value) is not None:
         await acknowledge(query)
         text, markup = topics_page(kb, language, whole_number(value))
@@ -253,6 +289,25 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await edit(query, replies.message("language_set", value))
     else:
         await acknowledge(query, replies.message("gone", language), show_alert=True)
+
+
+async def feedback(
+    context: ContextTypes.DEFAULT_TYPE, kind: str, token: str, entry_id: str | None
+) -> None:
+    await asyncio.to_thread(services(context).store.record_feedback, kind, token, entry_id)
+
+
+async def without_thumbs(query: CallbackQuery) -> None:
+    """Take the 👍/👎 row off an answer once one is pressed (the related buttons stay)."""
+    message = query.message
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return
+    rows = [row for row in markup.inline_keyboard if not row[0].callback_data.startswith("f:")]
+    try:
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+    except TelegramError as exc:
+        logger.info("feedback buttons not removed: %s", exc)
 
 
 async def remember_language(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -18,6 +21,9 @@ from telegram.ext import (
 )
 
 from bot import language as lang
+from bot import replies
+from bot.curation.trial import FigureCache, eval_sets
+from bot.evaluation import EvalSet
 from bot.knowledge import (
     Entry,
     LiveKnowledge,
@@ -79,6 +85,13 @@ class Services:
     last_hangup: float = 0.0
     early_hangups: list[int] = field(default_factory=list)
     """SIGHUPs received while the process was starting, before the loop could handle them."""
+    figures: FigureCache = field(default_factory=FigureCache)
+    """`check` and evaluation figures of the knowledge served, for accepted suggestions."""
+
+    @functools.cached_property
+    def eval_sets(self) -> dict[str, EvalSet]:
+        """The evaluation sets a suggestion's trial runs (read once, when first needed)."""
+        return eval_sets()
 
 
 def services_of(application: Application) -> Services:
@@ -106,6 +119,40 @@ def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup | None:
 
 def entry_keyboard(entries: list[Entry], language: str) -> InlineKeyboardMarkup | None:
     return keyboard([[(e.text("title", language), f"a:{e.id}")] for e in entries])
+
+
+MAX_CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
+TOKEN = re.compile(r"[A-Za-z0-9_-]{8}")
+
+
+def new_token() -> str:
+    """A random id tying a question to the buttons under its reply; nothing about the user."""
+    return secrets.token_urlsafe(6)
+
+
+def fits(data: str) -> bool:
+    return len(data.encode()) <= MAX_CALLBACK_BYTES
+
+
+def pick_rows(entries: list[Entry], language: str, token: str) -> list[list[tuple[str, str]]]:
+    """ "Did you mean" buttons that remember which question they answer, then "none of these"."""
+    rows = []
+    for entry in entries:
+        data = f"p:{entry.id}:{token}"
+        rows.append([(entry.text("title", language), data if fits(data) else f"a:{entry.id}")])
+    rows.append([(replies.message("none_of_these", language), f"n:{token}")])
+    return rows
+
+
+def answer_rows(
+    entry: Entry, related: list[Entry], language: str, token: str
+) -> list[list[tuple[str, str]]]:
+    """Related entries as buttons, then 👍 / 👎 for the answer."""
+    rows = [[(e.text("title", language), f"a:{e.id}")] for e in related]
+    thumbs = [("👍", f"f:+:{entry.id}:{token}"), ("👎", f"f:-:{entry.id}:{token}")]
+    if all(fits(data) for _, data in thumbs):
+        rows.append(thumbs)
+    return rows
 
 
 class ChatBudget:
