@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import replies
-from bot.knowledge import KnowledgeError, LiveKnowledge
+from bot.knowledge import Entry, KnowledgeError, LiveKnowledge
 from bot.matching import Candidate, Thresholds
 
-HELP = """Type a question and press Enter. Commands:
+HELP = """Type a question and press Enter; after "did you mean", type an option's number.
+Commands:
   :topics   list what I can answer
   :debug    toggle showing the entry id, score and runners-up
   :lang XX  answer in en, ru or uk (:lang alone: detect from the question)
@@ -36,6 +37,8 @@ class Console:
         self.out = out
         self.language = language
         self.debug = False
+        self.offered: list[Entry] = []
+        self.offered_language = "en"
 
     def say(self, text: str) -> None:
         self.out.write(replies.terminal_safe(text) + "\n")
@@ -48,13 +51,26 @@ class Console:
             return True
         if line.startswith(":"):
             return self.command(line[1:].split())
+        if line.isascii() and line.isdigit() and 1 <= int(line) <= len(self.offered):
+            self.pick(self.offered[int(line) - 1])
+            return True
         self.ask(line)
         return True
+
+    def pick(self, entry: Entry) -> None:
+        """Show the entry chosen from the last "did you mean" options."""
+        self.offered = []
+        self.say(replies.entry_plain(self.live.kb, entry, self.offered_language))
+        self.say("")
 
     def ask(self, question: str) -> None:
         kb = self.live.kb
         reply = replies.reply_to(kb, question, language=self.language, thresholds=self.thresholds)
         self.say(replies.plain(reply, kb))
+        self.offered = [entry for entry, _ in reply.suggestions]
+        self.offered_language = reply.language
+        if self.offered:
+            self.say(f"Type the number of an option (1-{len(self.offered)}) to see it.")
         if self.debug:
             self.say(debug_lines(reply))
         self.say("")

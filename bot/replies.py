@@ -387,7 +387,10 @@ def plain(reply: Reply, kb: KnowledgeBase) -> str:
     """The whole reply as plain text, for the console and `ask`."""
     if reply.entry:
         return entry_plain(kb, reply.entry, reply.language)
-    options = [f"  - {first_question(e, reply.language)}" for e, _ in reply.suggestions]
+    options = [
+        f"  {n}. {first_question(e, reply.language)}"
+        for n, (e, _) in enumerate(reply.suggestions, start=1)
+    ]
     if reply.status == "clarify":
         return "\n".join([message("clarify", reply.language), *options])
     if reply.match.small_talk and not options:

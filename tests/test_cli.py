@@ -279,3 +279,11 @@ def test_accepting_an_unknown_key_is_a_message_not_a_traceback(tmp_path, write_k
     result = run("accept", "deadbeef", "death", env=curation_env(tmp_path, write_knowledge))
     assert result.returncode == 1 and b"no suggestion 'deadbeef'" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_console_picks_a_did_you_mean_option_by_its_number():
+    out = run("console", stdin="miners\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    assert "  1. " in out
+    picked = out.split("  1. ", 1)[1].splitlines()[0]
+    answer = out.rsplit("Type the number", 1)[-1]
+    assert "don't cover" not in answer and "Source" in answer, (picked, answer)
