@@ -349,13 +349,27 @@ def _duplicate_keys(node: yaml.MappingNode, path: Path) -> list[str]:
     return problems
 
 
-def _entry_lines(root: yaml.Node) -> dict[int, int]:
-    if not isinstance(root, yaml.MappingNode):
-        return {}
-    for key, value in root.value:
-        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
-            return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return {}
+def _entry_lines(root: yaml.Node) -> dict[Any, int]:
+    """Line numbers: of each entry (by index) and of each citation's quote (by entry index
+    and citation number)."""
+    lines: dict[Any, int] = {}
+    for i, item in enumerate(_node_items(_node_value(root, "entries"))):
+        lines[i] = item.start_mark.line + 1
+        for n, citation in enumerate(_node_items(_node_value(item, "citations")), 1):
+            quote = _node_value(citation, "quote")
+            if quote is not None:
+                lines[(i, n)] = quote.start_mark.line + 1
+    return lines
+
+
+def _node_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+
+
+def _node_items(node: yaml.Node | None) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
 @dataclass(frozen=True)
@@ -364,7 +378,7 @@ class _Locator:
 
     path: Path
     raw: dict[str, Any]
-    lines: dict[int, int]
+    lines: dict[Any, int]
 
     def entry(self, index: int) -> str:
         entries = self.raw.get("entries")
@@ -479,7 +493,9 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
         for n, citation in enumerate(entry.citations, 1):
             problem = _citation_problem(citation, sources.get(citation.source), texts)
             if problem:
-                problems.append(f"{label}: citation {n}: {problem}")
+                line = where.lines.get((index, n))
+                at = f" (line {line})" if line else ""
+                problems.append(f"{label}: citation {n}{at}: {problem}")
     return problems
 
 
@@ -497,8 +513,30 @@ def _citation_problem(citation: Citation, source: Source | None, texts: dict[str
     if citation.quote is None:
         return f"source '{source.id}' is archived: give a verbatim quote"
     if source.id in texts and quote_form(citation.quote) not in texts[source.id]:
-        return f"quote not found verbatim in source '{source.id}': \"{_shorten(citation.quote)}\""
+        return f"quote not found verbatim in source '{source.id}': " + _difference(
+            quote_form(citation.quote), texts[source.id]
+        )
     return ""
+
+
+def _difference(quote: str, text: str, context: int = 30) -> str:
+    """Where a quote stops matching its source: the part that matched, what the quote has
+    next, and what the source has there instead."""
+    low, high = 0, len(quote)
+    while low < high:  # the longest start of the quote found in the text
+        middle = (low + high + 1) // 2
+        if quote[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0:
+        return f'no part of it is in the source: "{_shorten(quote)}"'
+    at = text.index(quote[:low]) + low
+    matched = quote[max(0, low - context) : low]
+    return (
+        f'it matches up to "…{matched}", then has "{quote[low : low + context]}"'
+        f' where the source has "{text[at : at + context]}"'
+    )
 
 
 def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> list[str]:

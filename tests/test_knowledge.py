@@ -200,3 +200,19 @@ def test_a_phrasing_of_only_stop_words_is_refused(write_knowledge):
     text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?", "was it true though"]')
     (problem,) = problems_of(write_knowledge(text))
     assert "'death'" in problem and "only stop words" in problem
+
+
+def test_a_bad_quote_is_reported_at_its_own_line_with_the_part_that_differs(write_knowledge):
+    bad = SMALL_YAML.replace(
+        "Stakhanov died an alcoholic in a psychiatric hospital in 1977.",
+        "Stakhanov died an alcoholic in a psychiatric hospital in 1978.",
+    )
+    path = write_knowledge(bad)
+    quote_line = next(
+        n for n, line in enumerate(path.read_text().splitlines(), 1) if "in 1978." in line
+    )
+    with pytest.raises(KnowledgeError) as caught:
+        load(path)
+    (problem,) = caught.value.problems
+    assert f"(line {quote_line})" in problem
+    assert '"8."' in problem and '"7."' in problem
