@@ -4,6 +4,8 @@ would make things worse is refused with its reason and nothing is written."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from bot.curation.edits import EditError, add_example, add_phrasing
@@ -56,6 +58,8 @@ def test_a_pick_becomes_a_phrasing_the_admin_accepts(fake, bot, workdir):
     assert "Stakhanov" in ask(fake, "coal stakhanov")["text"]
     stats = ask(fake, "/stats", ADMIN)["text"]
     assert "who-was-stakhanov: 1 / 0" in stats and "Answered share per day" in stats
+    if importlib.util.find_spec("matplotlib"):
+        assert fake.calls_to("sendPhoto")  # the chart, with charting installed
     assert "coal stakhanov" not in ask(fake, "/suggestions", ADMIN)["text"]
 
 

@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot import replies
+from bot.charts import stats_png
 from bot.files import replace_file
 from bot.knowledge import (
     MAX_FILE_BYTES,
@@ -228,6 +229,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except StoreError as exc:
         await log_unavailable(update, exc)
         return
+    chart = await asyncio.to_thread(stats_png, counts)
+    if chart is not None:
+        await update.effective_message.reply_photo(chart, caption="Outcomes per day")
     await update.effective_message.reply_text(replies.fit_lines(stats_lines(counts, top)))
 
 
