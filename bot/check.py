@@ -177,6 +177,23 @@ class CheckReport:
             cell["right"] += o.status == "right"
         return dict(figures)
 
+    def entry_table(self) -> list[str]:
+        """Per entry, the share of its held-out phrasings it answers, in each language."""
+        figures = self.entry_figures()
+        languages = sorted({lang for cells in figures.values() for lang in cells})
+        width = max((len(e) for e in figures), default=5)
+        lines = ["Per entry, held-out phrasings answered (of how many):"]
+        lines.append("  " + "entry".ljust(width) + "".join(f"{lang:>12}" for lang in languages))
+        for entry, cells in figures.items():
+            shown = [
+                f"{cells[lang]['right'] / cells[lang]['phrasings']:5.0%} of {cells[lang]['phrasings']:3}"
+                if lang in cells
+                else f"{'-':>12}"
+                for lang in languages
+            ]
+            lines.append("  " + entry.ljust(width) + "".join(f"{cell:>12}" for cell in shown))
+        return lines
+
     def text(self) -> str:
         lines = ["Each phrasing held out and matched against the rest of the knowledge:"]
         for language, f in self.by_language().items():
@@ -185,6 +202,7 @@ class CheckReport:
                 f" entry, {f.clarify} clarify, {f.wrong} another entry, {f.missed} missed,"
                 f" {f.stolen} declined by an out-of-scope example"
             )
+        lines += self.entry_table()
         confusions = self.confusions()
         if confusions:
             lines.append("Entries answering each other's phrasings (entry ← taken by, count):")
