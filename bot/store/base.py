@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -49,6 +49,26 @@ class Stats:
     """Per day (YYYY-MM-DD, oldest first, days with questions only), the outcome counts."""
     helpfulness: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per entry, the 👍 and 👎 it got."""
+
+
+def build_stats(
+    overall: Iterable[tuple[str, int]],
+    last_day: Iterable[tuple[str, int]],
+    per_day: Iterable[tuple[str, str, int]],
+    helpfulness: Iterable[tuple[str, int, int]],
+) -> Stats:
+    """Stats from a store's query rows: (outcome, count) overall and for the last day,
+    (day, outcome, count) per day, and (entry, 👍, 👎)."""
+    empty = dict.fromkeys(OUTCOMES, 0)
+    days: dict[str, dict[str, int]] = {}
+    for day, outcome, count in per_day:
+        days.setdefault(day, dict(empty))[outcome] = count
+    return Stats(
+        empty | dict(overall),
+        empty | dict(last_day),
+        tuple(days.items()),
+        {entry: (int(up), int(down)) for entry, up, down in helpfulness},
+    )
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.store.base import (
-    OUTCOMES,
     QuestionRow,
     Signal,
     Stats,
     Store,
     StoreError,
     Unanswered,
+    build_stats,
 )
 
 logger = logging.getLogger("bot.store")
@@ -197,28 +197,23 @@ class PostgresStore(Store):
             "SELECT outcome, count(*), count(*) FILTER"
             " (WHERE asked_at >= now() - interval '1 day') FROM questions GROUP BY outcome"
         )
-        empty = dict.fromkeys(OUTCOMES, 0)
-        overall = empty | {outcome: n for outcome, n, _ in rows}
-        last_day = empty | {outcome: n for outcome, _, n in rows}
-        per_day: dict[str, dict[str, int]] = {}
-        for day, outcome, count in self._run(
-            "SELECT to_char(asked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, outcome, count(*)"
-            " FROM questions WHERE asked_at >= now() - make_interval(days => %s)"
-            " GROUP BY 1, 2 ORDER BY 1",
-            (days,),
-        ):
-            per_day.setdefault(day, dict(empty))[outcome] = count
-        helpfulness = {
-            entry: (helpful, unhelpful)
-            for entry, helpful, unhelpful in self._run(
+        return build_stats(
+            [(outcome, n) for outcome, n, _ in rows],
+            [(outcome, n) for outcome, _, n in rows],
+            self._run(
+                "SELECT to_char(asked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), outcome, count(*)"
+                " FROM questions WHERE asked_at >= now() - make_interval(days => %s)"
+                " GROUP BY 1, 2 ORDER BY 1",
+                (days,),
+            ),
+            self._run(
                 "SELECT entry, count(*) FILTER (WHERE kind = 'helpful'),"
                 " count(*) FILTER (WHERE kind = 'unhelpful') FROM feedback"
                 " WHERE kind IN ('helpful', 'unhelpful') AND entry IS NOT NULL"
                 " AND at >= now() - make_interval(days => %s) GROUP BY entry",
                 (days,),
-            )
-        }
-        return Stats(overall, last_day, tuple(per_day.items()), helpfulness)
+            ),
+        )
 
     def record_feedback(self, kind: str, token: str | None, entry: str | None) -> None:
         try:

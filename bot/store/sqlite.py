@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.store.base import (
-    OUTCOMES,
     QuestionRow,
     Signal,
     Stats,
     Store,
     StoreError,
     Unanswered,
+    build_stats,
 )
 
 logger = logging.getLogger("bot.store")
@@ -164,27 +164,22 @@ class SqliteStore(Store):
 
     def stats(self, days: int = 14) -> Stats:
         sql = "SELECT outcome, COUNT(*) FROM questions WHERE asked_at >= ? GROUP BY outcome"
-        empty = dict.fromkeys(OUTCOMES, 0)
-        overall = empty | dict(self._read(sql, (0.0,)))
         since = time.time() - days * DAY
-        last_day = empty | dict(self._read(sql, (time.time() - DAY,)))
-        per_day: dict[str, dict[str, int]] = {}
-        for day, outcome, count in self._read(
-            "SELECT date(asked_at, 'unixepoch'), outcome, COUNT(*) FROM questions"
-            " WHERE asked_at >= ? GROUP BY 1, 2 ORDER BY 1",
-            (since,),
-        ):
-            per_day.setdefault(day, dict(empty))[outcome] = count
-        helpfulness = {
-            entry: (helpful, unhelpful)
-            for entry, helpful, unhelpful in self._read(
+        return build_stats(
+            self._read(sql, (0.0,)),
+            self._read(sql, (time.time() - DAY,)),
+            self._read(
+                "SELECT date(asked_at, 'unixepoch'), outcome, COUNT(*) FROM questions"
+                " WHERE asked_at >= ? GROUP BY 1, 2 ORDER BY 1",
+                (since,),
+            ),
+            self._read(
                 "SELECT entry, SUM(kind = 'helpful'), SUM(kind = 'unhelpful') FROM feedback"
                 " WHERE kind IN ('helpful', 'unhelpful') AND at >= ? AND entry IS NOT NULL"
                 " GROUP BY entry",
                 (since,),
-            )
-        }
-        return Stats(overall, last_day, tuple(per_day.items()), helpfulness)
+            ),
+        )
 
     def record_feedback(self, kind: str, token: str | None, entry: str | None) -> None:
         try:
