@@ -38,9 +38,11 @@ FLOORS = {
     "realstyle5.yaml": (0.79, 0.12, 0.73, 0.24),  # Ukrainian 73.1 %, ru/uk false 23 %
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header)
     "newtopics1.yaml": (0.78, 0.12, 0.77, 0.15),
+    # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header)
+    "newtopics2.yaml": (0.87, 0.20, 0.86, 0.24),
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE = {"questions.yaml": 1}  # "did he die in a mental hospital": the hospital example
+DECLINED_BY_EXAMPLE = {"questions.yaml": 1, "newtopics2.yaml": 1}  # "did he die in a mental hospital": the hospital example
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
 # jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
