@@ -40,6 +40,8 @@ FLOORS = {
     "newtopics1.yaml": (0.78, 0.12, 0.77, 0.15),
     # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header)
     "newtopics2.yaml": (0.87, 0.20, 0.86, 0.24),
+    # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header)
+    "realstyle6.yaml": (0.86, 0.05, 0.81, 0.10),  # Ukrainian 81.4 %, false 10.0 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE = {"questions.yaml": 1, "newtopics2.yaml": 1}  # "did he die in a mental hospital": the hospital example
