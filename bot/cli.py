@@ -263,37 +263,40 @@ def find_suggestion(live: LiveKnowledge, settings: Settings, key: str) -> Sugges
 
 def cmd_accept(args: argparse.Namespace, settings: Settings) -> int:
     """Accept a suggestion: edit, then validate, check and evaluate before writing anything."""
-    from bot.curation.edits import EditError, propose
-    from bot.curation.trial import eval_sets, measure, run_trial
-    from bot.files import replace_file
-    from bot.knowledge import home_path
+    from bot.curation import accept as curation
+    from bot.curation.trial import eval_sets, measure
 
     live = open_knowledge(args, settings)
     chosen = find_suggestion(live, settings, args.key)
-    try:
-        data, description = propose(live.data, chosen.question, chosen.language, args.target)
-    except EditError as exc:
-        raise CommandError(f"refused, nothing written: {exc}") from None
-    print(f"Trying: {description} (validate, check, evaluation sets)…", file=sys.stderr)
+    print(
+        f"Trying {chosen.question!r} as {args.target} (validate, check, evaluation sets)…",
+        file=sys.stderr,
+    )
     sets = eval_sets()
     before = measure(live.kb, settings.thresholds, sets)
-    trial = run_trial(before, data, live.path, live.embedder, settings.thresholds, sets)
-    if not trial.passed or trial.after is None:
-        reasons = "\n  ".join(trial.problems)
-        raise CommandError(f"refused, nothing written: {description} would make:\n  {reasons}")
-    target = live.upload_target(home_path(settings.data_dir).parent)
     try:
-        backup = replace_file(target, data, settings.data_dir / "backups")
+        done = curation.accept(
+            live, chosen, args.target, before, settings.thresholds, sets, settings.data_dir
+        )
+    except curation.Refused as exc:
+        if exc.trial is None:
+            raise CommandError(f"refused, nothing written: {exc}") from None
+        reasons = "\n  ".join(exc.trial.problems)
+        raise CommandError(
+            f"refused, nothing written: {exc.description} would make:\n  {reasons}"
+        ) from None
     except OSError as exc:
-        raise CommandError(f"the change passed but {target} cannot be written: {exc}") from None
+        raise CommandError(f"the change passed but cannot be written: {exc}") from None
     store = open_store_or_fail(settings)
     try:
-        store.decide(chosen.normalised, "example" if args.target == "out-of-scope" else "phrasing")
-        store.publish_knowledge(data)
+        store.decide(chosen.normalised, curation.decision(args.target))
+        store.publish_knowledge(done.data)
     finally:
         store.close()
-    print(f"Done: {description}. Written to {target}" + (f", backup {backup}" if backup else ""))
-    print("\n".join(trial.after.lines(before)))
+    backup = f", backup {done.backup}" if done.backup else ""
+    print(f"Done: {done.description}. Written to {done.path}{backup}")
+    assert done.trial.after is not None
+    print("\n".join(done.trial.after.lines(before)))
     if not store.shared:
         print("A running bot serves it after /reload or `kill -HUP`.")
     return EXIT_OK

@@ -105,6 +105,7 @@ class SqliteStore(Store):
         self.data_dir = data_dir
         self.path = data_dir / LOG_NAME
         self._lock = threading.Lock()
+        self._migrated = False  # the log's columns brought up to date (once per process)
         super().__init__(str(self.path), capacity)
 
     def _connect(self, name: str, schema: str, timeout: float) -> sqlite3.Connection:
@@ -116,12 +117,15 @@ class SqliteStore(Store):
     def _log(self, timeout: float = WRITE_TIMEOUT) -> sqlite3.Connection:
         """The question log, its schema brought up to date."""
         db = self._connect(LOG_NAME, SCHEMA, timeout)
+        if self._migrated:
+            return db
         have = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
         with db:
             for column in ADDED_COLUMNS:
                 if column not in have:
                     db.execute(f"ALTER TABLE questions ADD COLUMN {column} TEXT")
             db.execute(TOKEN_INDEX)
+        self._migrated = True
         return db
 
     def _insert_questions(self, rows: list[QuestionRow]) -> None:

@@ -11,11 +11,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import replies
-from bot.curation.edits import OUT_OF_SCOPE_TARGET, EditError, propose
+from bot.curation import accept as curation
+from bot.curation.edits import OUT_OF_SCOPE_TARGET
 from bot.curation.suggestions import Suggestion, suggest
-from bot.curation.trial import run_trial
-from bot.files import replace_file
-from bot.knowledge import home_path
 from bot.store import StoreError
 from bot.telegram.admin import admin_allowed, log_unavailable, share
 from bot.telegram.common import Services, fits, keyboard, services
@@ -103,39 +101,39 @@ async def reply(query: CallbackQuery, text: str) -> None:
 
 async def accept(svc: Services, chosen: Suggestion, target: str) -> str:
     """Edit, try, and only then write, install and share; the reply (HTML)."""
-    live = svc.live
-    try:
-        data, description = propose(live.data, chosen.question, chosen.language, target)
-    except EditError as exc:
-        return f"Refused; nothing changed: {replies.escape(str(exc))}"
-    settings = svc.settings
+    live, settings = svc.live, svc.settings
     before = await asyncio.to_thread(
         svc.figures.get, live.kb, live.data, settings.thresholds, svc.eval_sets
     )
-    trial = await asyncio.to_thread(
-        run_trial, before, data, live.path, live.embedder, settings.thresholds, svc.eval_sets
-    )
-    if not trial.passed or trial.kb is None or trial.after is None:
-        reasons = "\n".join(f"• {replies.escape(p)}" for p in trial.problems)
-        return f"Refused; nothing written. {replies.escape(description)} would make:\n{reasons}"
-    target_path = await asyncio.to_thread(live.upload_target, home_path(settings.data_dir).parent)
     try:
-        backup = await asyncio.to_thread(
-            replace_file, target_path, data, settings.data_dir / "backups"
+        done = await asyncio.to_thread(
+            curation.accept,
+            live,
+            chosen,
+            target,
+            before,
+            settings.thresholds,
+            svc.eval_sets,
+            settings.data_dir,
         )
+    except curation.Refused as exc:
+        if exc.trial is None:
+            return f"Refused; nothing changed: {replies.escape(str(exc))}"
+        reasons = "\n".join(f"• {replies.escape(p)}" for p in exc.trial.problems)
+        return f"Refused; nothing written. {replies.escape(exc.description)} would make:\n{reasons}"
     except OSError as exc:
-        logger.error("cannot write the knowledge file %s: %s", target_path, exc)
+        logger.error("cannot write the knowledge file: %s", exc)
         return "The change passed its checks but could not be saved; nothing changed."
-    live.path = target_path
-    live.install(trial.kb, data)
-    svc.figures.put(data, trial.after)
-    decision = "example" if target == OUT_OF_SCOPE_TARGET else "phrasing"
-    await asyncio.to_thread(svc.store.decide, chosen.normalised, decision)
+    assert done.trial.kb is not None and done.trial.after is not None
+    live.path = done.path
+    live.install(done.trial.kb, done.data)
+    svc.figures.put(done.data, done.trial.after)
+    await asyncio.to_thread(svc.store.decide, chosen.normalised, curation.decision(target))
     shared = await share(svc)
-    logger.info("suggestion accepted: %s", description)
-    saved = f" Previous file backed up as {backup.name}." if backup else ""
-    figures = "\n".join(replies.escape(line) for line in trial.after.lines(before))
+    logger.info("suggestion accepted: %s", done.description)
+    saved = f" Previous file backed up as {done.backup.name}." if done.backup else ""
+    figures = "\n".join(replies.escape(line) for line in done.trial.after.lines(before))
     return (
-        f"Done: {replies.escape(description)}.{replies.escape(saved + shared)}\n"
+        f"Done: {replies.escape(done.description)}.{replies.escape(saved + shared)}\n"
         f"<b>Before → after</b>\n{figures}"
     )
