@@ -36,10 +36,13 @@ FLOORS = {
     "realstyle4.yaml": (0.82, 0.11, 0.76, 0.24),  # English 76.0 %; Ukrainian false 23 %
     # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
     "realstyle5.yaml": (0.79, 0.12, 0.73, 0.24),  # Ukrainian 73.1 %, ru/uk false 23 %
-    # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header)
-    "newtopics1.yaml": (0.78, 0.12, 0.77, 0.15),
-    # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header)
-    "newtopics2.yaml": (0.87, 0.20, 0.86, 0.24),
+    # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
+    # detail questions whose entry says its sources don't give the detail were relabelled
+    # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
+    "newtopics1.yaml": (0.78, 0.12, 0.76, 0.15),
+    # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header);
+    # nine such detail questions relabelled likewise
+    "newtopics2.yaml": (0.88, 0.11, 0.86, 0.14),
     # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header)
     "realstyle6.yaml": (0.86, 0.05, 0.81, 0.10),  # Ukrainian 81.4 %, false 10.0 %
 }
