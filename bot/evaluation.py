@@ -25,6 +25,8 @@ class Case(BaseModel):
     q: str
     lang: str = "en"
     expect: str | None
+    also: tuple[str, ...] = ()
+    """Other entries whose answer answers the question as well (counted as right)."""
 
 
 class Targets(BaseModel):
@@ -176,8 +178,9 @@ def evaluate(
     by_language: dict[str, Tally] = {}
     overall = Tally()
     for case in cases:
-        if case.expect is not None and case.expect not in kb.by_id:
-            raise EvalError(f"case {case.q!r}: unknown entry id {case.expect!r}")
+        for entry_id in (case.expect, *case.also):
+            if entry_id is not None and entry_id not in kb.by_id:
+                raise EvalError(f"case {case.q!r}: unknown entry id {entry_id!r}")
         match = kb.index.match(case.q, thresholds)
         got = match.best.entry_id if match.best and match.status != "no_match" else None
         for tally in (by_language.setdefault(case.lang, Tally()), overall):
@@ -195,7 +198,7 @@ def _count(tally: Tally, case: Case, status: str, got: str | None, score: float)
             tally.misses.append(Miss(case, status, got, score))
         return
     tally.in_scope += 1
-    if status == "answered" and got == case.expect:
+    if status == "answered" and (got == case.expect or got in case.also):
         tally.correct += 1
         return
     if status == "clarify":

@@ -89,7 +89,18 @@ SMALL_TALK: frozenset[str] = frozenset(
     до побачення чудово who are you can do help what кто ты умеешь помощь помоги хто ти вмієш
     допомога допоможи
     """.split()
+) | frozenset(
+    """
+    made created built wrote a or am i talking to bot robot human person real ai chatgpt gpt
+    тебя создал создали сделал сделали написал это бот робот человек живой или с кем я говорю
+    тебе створив створили зробив зробили написав це людина живий чи з ким розмовляю
+    """.split()
 )
+ABOUT_THE_BOT: frozenset[str] = frozenset(
+    "made created built wrote bot robot human person ai chatgpt gpt создал создали сделал "
+    "сделали написал бот робот человек створив створили зробив зробили написав людина".split()
+)
+"""Words that make small talk a question about the bot itself ("who made you?")."""
 
 
 def is_small_talk(text: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase, Source
 from bot.matching import Candidate, Match, Status, Thresholds
-from bot.normalise import without_surrogates, words
+from bot.normalise import ABOUT_THE_BOT, without_surrogates, words
 
 TELEGRAM_LIMIT = 4096
 
@@ -36,6 +36,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You may find more in:",
         "ru": "Больше, возможно, найдётся здесь:",
         "uk": "Більше, можливо, знайдеться тут:",
+    },
+    "about": {
+        "en": "I'm a bot, not a person or a general chatbot: I answer questions about Aleksei "
+        "Stakhanov and the Stakhanovite movement only from the public sources my curators "
+        "listed, and I name them in every answer. Try: when did Stakhanov die?",
+        "ru": "Я бот, а не человек и не универсальный чат-бот: я отвечаю на вопросы об Алексее "
+        "Стаханове и стахановском движении только по открытым источникам, которые выбрали мои "
+        "составители, и называю их в каждом ответе. Попробуйте: когда умер Стаханов?",
+        "uk": "Я бот, а не людина і не універсальний чат-бот: я відповідаю на питання про "
+        "Олексія Стаханова і стахановський рух лише за відкритими джерелами, які обрали мої "
+        "упорядники, і називаю їх у кожній відповіді. Спробуйте: коли помер Стаханов?",
     },
     "greeting": {
         "en": "Hello! Ask me anything about Aleksei Stakhanov and the Stakhanovite movement, "
@@ -403,8 +414,12 @@ _THANKS = frozenset("thanks thank thx ty cheers спасибо дякую".split
 
 
 def small_talk_reply(reply: Reply) -> str:
-    """The message key for small talk: thanks get "you're welcome", the rest a greeting."""
-    return "thanks" if _THANKS & set(words(reply.question)) else "greeting"
+    """The message key for small talk: thanks get "you're welcome", questions about the bot
+    what it is, the rest a greeting."""
+    found = set(words(reply.question))
+    if _THANKS & found:
+        return "thanks"
+    return "about" if ABOUT_THE_BOT & found else "greeting"
 
 
 def entry_html(kb: KnowledgeBase, entry: Entry, language: str, limit: int = TELEGRAM_LIMIT) -> str:

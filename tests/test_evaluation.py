@@ -43,11 +43,15 @@ FLOORS = {
     # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header);
     # nine such detail questions relabelled likewise
     "newtopics2.yaml": (0.88, 0.11, 0.86, 0.14),
-    # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header)
-    "realstyle6.yaml": (0.86, 0.05, 0.81, 0.10),  # Ukrainian 81.4 %, false 10.0 %
+    # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header); the bot's
+    # "about me" reply now declines "who made you"
+    "realstyle6.yaml": (0.86, 0.04, 0.81, 0.07),  # Ukrainian 81.4 %, false 6.7 %
+    # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %
+    "realstyle7.yaml": (0.88, 0.04, 0.86, 0.08),  # English false 7.7 % (2 of 26)
+    "realstyle8.yaml": (0.89, 0.05, 0.85, 0.05),
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE = {"questions.yaml": 1, "newtopics2.yaml": 1}  # "did he die in a mental hospital": the hospital example
+DECLINED_BY_EXAMPLE = {"questions.yaml": 1}  # "did he die in a mental hospital": the hospital example
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
 # jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
@@ -124,3 +128,14 @@ def test_a_set_without_in_scope_questions_reports_no_top1(kb):
     report = evaluate(kb, [Case(q="who won the 1988 olympics", expect=None)], Thresholds(), Targets())
     assert report.as_dict()["overall"]["top1_accuracy"] is None
     assert "100.0%" not in report.text().splitlines()[1]
+
+
+def test_an_answer_from_an_also_entry_counts_as_right(kb):
+    cases = [Case(q="when did he die", expect="record-1935", also=("death",))]
+    report = evaluate(kb, cases, Thresholds(), Targets())
+    assert report.overall.correct == 1 and not report.overall.misses
+
+
+def test_an_unknown_also_entry_is_an_error(kb):
+    with pytest.raises(EvalError, match="unknown entry id 'nope'"):
+        evaluate(kb, [Case(q="x", expect="death", also=("nope",))], Thresholds(), Targets())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot import replies
 from bot.knowledge import load
 from tests.conftest import SMALL_YAML
@@ -106,3 +108,25 @@ def test_a_reload_summary_of_150_changed_entries_fits_a_message(write_knowledge)
     ids = tuple(f"entry-{'x' * 50}-{n}" for n in range(150))
     summary = Changes(added=ids, removed=ids, changed=ids).summary(kb)
     assert utf16_len(summary) <= TELEGRAM_LIMIT and "…and 130 more" in summary
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "says"),
+    [
+        ("who made you?", "en", "I'm a bot"),
+        ("are you a bot or a human", "en", "I'm a bot"),
+        ("are you chatgpt", "en", "I'm a bot"),
+        ("ты бот?", "ru", "Я бот"),
+        ("кто тебя создал", "ru", "Я бот"),
+        ("хто тебе зробив", "uk", "Я бот"),
+        ("ти людина чи бот?", "uk", "Я бот"),
+    ],
+)
+def test_questions_about_the_bot_itself_are_answered_as_such(kb, question, language, says):
+    reply = replies.reply_to(kb, question)
+    assert reply.match.small_talk and reply.language == language
+    assert replies.plain(reply, kb).startswith(says)
+
+
+def test_a_question_about_who_made_the_record_is_not_about_the_bot(kb):
+    assert not replies.reply_to(kb, "who made the record").match.small_talk
