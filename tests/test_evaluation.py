@@ -46,9 +46,10 @@ FLOORS = {
     # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header); the bot's
     # "about me" reply now declines "who made you"
     "realstyle6.yaml": (0.86, 0.04, 0.81, 0.07),  # Ukrainian 81.4 %, false 6.7 %
-    # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %
-    "realstyle7.yaml": (0.88, 0.04, 0.86, 0.08),  # English false 7.7 % (2 of 26)
-    "realstyle8.yaml": (0.89, 0.05, 0.85, 0.05),
+    # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %;
+    # since then six detail questions were relabelled (see their headers)
+    "realstyle7.yaml": (0.88, 0.01, 0.85, 0.01),
+    "realstyle8.yaml": (0.88, 0.03, 0.85, 0.05),
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE = {"questions.yaml": 1}  # "did he die in a mental hospital": the hospital example
