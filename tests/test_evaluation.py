@@ -50,6 +50,9 @@ FLOORS = {
     # since then six detail questions were relabelled (see their headers)
     "realstyle7.yaml": (0.88, 0.01, 0.85, 0.01),
     "realstyle8.yaml": (0.88, 0.03, 0.85, 0.05),
+    # the last two blind sets of the session, measured once at 72.0 % / 7.4 % and 79.8 % / 12.5 %
+    "realstyle9.yaml": (0.71, 0.08, 0.68, 0.12),  # Russian 68.3 %, Ukrainian false 11.1 %
+    "newtopics3.yaml": (0.79, 0.13, 0.73, 0.21),  # Ukrainian 73.2 %, English false 20.8 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE = {"questions.yaml": 1}  # "did he die in a mental hospital": the hospital example
