@@ -53,9 +53,13 @@ FLOORS = {
     # the last two blind sets of the session, measured once at 72.0 % / 7.4 % and 79.8 % / 12.5 %
     "realstyle9.yaml": (0.71, 0.08, 0.68, 0.12),  # Russian 68.3 %, Ukrainian false 11.1 %
     "newtopics3.yaml": (0.79, 0.13, 0.73, 0.21),  # Ukrainian 73.2 %, English false 20.8 %
+    # sealed until the session's matcher was final, measured once at 82.0 % / 2.5 % (see its header)
+    "realstyle10.yaml": (0.82, 0.03, 0.76, 0.04),  # Russian 76.2 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE = {"questions.yaml": 1}  # "did he die in a mental hospital": the hospital example
+DECLINED_BY_EXAMPLE = {"questions.yaml": 1, "realstyle10.yaml": 1}  # "did he die in a mental hospital": the hospital example
+# realstyle10: "коли саме був рекорд, якого числа": its clause "якого числа" alone reads as the
+# celebration's date, and the example "якого числа вийшла стаття" rivals that.
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
 # jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
