@@ -133,3 +133,22 @@ def test_disagreeing_sources_are_each_named_in_the_answer(kb):
     assert "14.5" in quota and "Encyclopedia of Ukraine" in quota
     staged = kb.by_id["inflated-claims"].text("answer", "en")
     assert "staged" in staged and "Great Soviet Encyclopedia" in staged
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("what did stakhanovites receive?", "stakhanovite-rewards"),
+        ("сколько было стахановцев?", "stakhanovite-numbers"),
+        ("що сталін сказав на нараді стахановців?", "stakhanovite-conference"),
+    ],
+)
+def test_the_movement_questions_are_answered_from_encyclopedia_com(kb, question, entry):
+    reply = replies.reply_to(kb, question)
+    assert reply.entry is not None and reply.entry.id == entry
+    assert "encyclopedia.com/history" in replies.plain(reply, kb)
+
+
+def test_what_ordinary_stakhanovites_received_is_said_to_be_unknown(kb):
+    answer = kb.by_id["stakhanovite-rewards"].text("answer", "en")
+    assert "none of the sources used here says what ordinary Stakhanovites received" in answer
