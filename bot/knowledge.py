@@ -540,8 +540,9 @@ def _difference(quote: str, text: str, context: int = 30) -> str:
 
 
 def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> list[str]:
-    """Every question must keep a content word, and an out-of-scope example must not read
-    the same as some entry's phrasing (checked on the index's own tokens)."""
+    """Every question must keep a content word, and must not read the same as another
+    entry's phrasing (then neither entry is answered from it); an out-of-scope example must
+    not read the same as any entry's phrasing. Checked on the index's own tokens."""
     questions = {(e.id, q) for e in model.entries for qs in e.questions.values() for q in qs}
     owners: dict[frozenset[str], str] = {}
     examples: list[tuple[str, frozenset[str]]] = []
@@ -550,7 +551,12 @@ def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> l
         if entry_id == OUT_OF_SCOPE:
             examples.append((text, frozenset(tokens)))
             continue
-        owners.setdefault(frozenset(tokens), entry_id)
+        owner = owners.setdefault(frozenset(tokens), entry_id)
+        if tokens and owner != entry_id and (entry_id, text) in questions:
+            problems.append(
+                f"{path}: entry '{entry_id}': phrasing \"{_shorten(text)}\" reads the same as "
+                f"a phrasing of entry '{owner}', so neither is answered from it"
+            )
         if not tokens and (entry_id, text) in questions:
             problems.append(
                 f"{path}: entry '{entry_id}': phrasing \"{_shorten(text)}\" has only stop "

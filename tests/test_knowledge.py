@@ -196,6 +196,12 @@ def test_an_out_of_scope_example_that_reads_like_a_phrasing_is_refused(write_kno
     assert "out_of_scope" in problem and "'death'" in problem
 
 
+def test_a_phrasing_that_reads_like_another_entrys_is_refused(write_knowledge):
+    text = SMALL_YAML.replace('"102 tons"]', '"102 tons", "when did stakhanov die"]')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "entry 'record'" in problem and "entry 'death'" in problem
+
+
 def test_a_phrasing_of_only_stop_words_is_refused(write_knowledge):
     text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?", "was it true though"]')
     (problem,) = problems_of(write_knowledge(text))
