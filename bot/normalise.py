@@ -80,7 +80,13 @@ CONTEXT_WORDS: frozenset[str] = frozenset(
 """Russian and Ukrainian words for who is asking and why (family, school, work): dropped in
 any inflection, as the English ones are stop words, so they neither attract nor penalise."""
 
-SMALL_TALK: frozenset[str] = frozenset(
+ABOUT_THE_BOT: frozenset[str] = frozenset(
+    "made created built wrote bot robot human person ai chatgpt gpt создал создали сделал "
+    "сделали написал бот робот человек створив створили зробив зробили написав людина".split()
+)
+"""Words that make small talk a question about the bot itself ("who made you?")."""
+
+SMALL_TALK: frozenset[str] = ABOUT_THE_BOT | frozenset(
     """
     hi hello hey hiya yo howdy greetings good morning afternoon evening day night how are you
     doing whats what up sup thanks thank thx ty bye goodbye cheers ok okay cool nice great
@@ -88,19 +94,9 @@ SMALL_TALK: frozenset[str] = frozenset(
     хорошо отлично привіт вітаю доброго добрий ранок ранку вечора як справи дякую бувай
     до побачення чудово who are you can do help what кто ты умеешь помощь помоги хто ти вмієш
     допомога допоможи
-    """.split()
-) | frozenset(
-    """
-    made created built wrote a or am i talking to bot robot human person real ai chatgpt gpt
-    тебя создал создали сделал сделали написал это бот робот человек живой или с кем я говорю
-    тебе створив створили зробив зробили написав це людина живий чи з ким розмовляю
+    a or am i talking to real тебя это живой или с кем я говорю тебе це живий чи з ким розмовляю
     """.split()
 )
-ABOUT_THE_BOT: frozenset[str] = frozenset(
-    "made created built wrote bot robot human person ai chatgpt gpt создал создали сделал "
-    "сделали написал бот робот человек створив створили зробив зробили написав людина".split()
-)
-"""Words that make small talk a question about the bot itself ("who made you?")."""
 
 
 def is_small_talk(text: str) -> bool:
