@@ -62,7 +62,7 @@ FLOORS = {
     "newtopics4.yaml": (0.80, 0.04, 0.79, 0.10),  # English false 9.1 % (1 of 11)
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE = {"questions.yaml": 1, "realstyle10.yaml": 1}  # "did he die in a mental hospital": the hospital example
+DECLINED_BY_EXAMPLE = {"realstyle10.yaml": 1}
 # realstyle10: "коли саме був рекорд, якого числа": its clause "якого числа" alone reads as the
 # celebration's date, and the example "якого числа вийшла стаття" rivals that.
 # holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
