@@ -62,11 +62,11 @@ FLOORS = {
     "newtopics4.yaml": (0.80, 0.04, 0.79, 0.10),  # English false 9.1 % (1 of 11)
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE = {"realstyle10.yaml": 1}
-# realstyle10: "коли саме був рекорд, якого числа": its clause "якого числа" alone reads as the
-# celebration's date, and the example "якого числа вийшла стаття" rivals that.
-# holdout2 left this list with the encoder: "як працює відбійний молоток" (how does a
-# jackhammer work) now reads as the portrait's coal hammer, 1 of its 14 Ukrainian traps.
+DECLINED_BY_EXAMPLE: dict[str, int] = {}
+# None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
+# the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
+# "як працює відбійний молоток" (how does a jackhammer work) now reads as the portrait's coal
+# hammer, 1 of its 14 Ukrainian traps.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_PER_LANGUAGE = 0.15
 

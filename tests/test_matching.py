@@ -135,6 +135,15 @@ def test_normalisation_drops_stop_words_and_control_characters():
     assert normaliser.tokens("the of and") == ()
 
 
+@pytest.mark.parametrize(
+    ("emphatic", "plain"),
+    [("when exactly", "when"), ("когда именно", "когда"), ("коли саме", "коли"), ("де точно", "де")],
+)
+def test_exactly_is_emphasis_in_every_language(emphatic, plain):
+    normaliser = Normaliser()
+    assert normaliser.tokens(emphatic) == normaliser.tokens(plain)
+
+
 def test_synonym_variant_does_not_capture_words_sharing_its_stem():
     normaliser = Normaliser({"stakhanov": [], "stakhanovite movement": ["stakhanovism"]})
     assert normaliser.tokens("stakhanovism") == normaliser.tokens("stakhanovite movement")
