@@ -16,6 +16,7 @@ import snowballstemmer
 
 _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
+_NUMBER_SLASH = re.compile(r"(?<=\d)/(?=\d)")
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
@@ -145,10 +146,14 @@ def without_surrogates(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Split a text into case-folded words, dropping punctuation and control characters."""
+    """Split a text into case-folded words, dropping punctuation and control characters.
+
+    A number with a slash ("mine 2/43") stays one word, so "2+2" doesn't read as that mine.
+    """
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
     text = text.translate(_CONTROL).casefold()
     text = _APOSTROPHES.sub("", text.replace("ё", "е"))
+    text = _NUMBER_SLASH.sub("x", text)
     return [w for w in _NON_WORD.split(text) if w]
 
 

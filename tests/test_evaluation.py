@@ -33,11 +33,16 @@ FLOORS = {
     "holdout8.yaml": (0.94, 0.10, 0.89, 0.18),  # Ukrainian false answers 18 %
     "holdout9.yaml": (0.95, 0.02),
     "realstyle1.yaml": (0.85, 0.08, 0.80, 0.19),  # 6 relabelled to stakhanovite-rewards
-    "realstyle2.yaml": (0.88, 0.11, 0.84, 0.16),  # a repression follow-up now clarifies
-    "realstyle3.yaml": (0.84, 0.05, 0.77, 0.16),  # English 77.3 %
+    # a repression follow-up now clarifies; "how many died in Stalin's repressions" is answered
+    # by the repression entry since this session's phrasings (Russian false 2 of 11)
+    "realstyle2.yaml": (0.88, 0.12, 0.84, 0.19),
+    # English 77.3 %; a Ukrainian "did he set a record again?" relabelled to second-record leaves
+    # its one false answer 1 of 6 (16.7 %)
+    "realstyle3.yaml": (0.84, 0.05, 0.77, 0.17),
     "realstyle4.yaml": (0.82, 0.11, 0.76, 0.24),  # English 76.0 %; Ukrainian false 23 %
     # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
-    "realstyle5.yaml": (0.79, 0.13, 0.73, 0.25),  # Ukrainian 73.6 %, ru/uk false 25 %
+    # Ukrainian 71.7 % ("ким працював стаханов потім" now offers Karaganda first), ru/uk false 25 %
+    "realstyle5.yaml": (0.78, 0.16, 0.71, 0.25),
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
     # detail questions whose entry says its sources don't give the detail were relabelled
     # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
@@ -59,7 +64,7 @@ FLOORS = {
     "realstyle10.yaml": (0.82, 0.03, 0.76, 0.04),  # Russian 76.2 %
     # the Encyclopedia.com entries' blind set, measured once at 62.5 % / 3.3 %, then studied: 80.8 %
     # after 48 phrasings for those thin entries
-    "newtopics4.yaml": (0.80, 0.04, 0.79, 0.10),  # English false 9.1 % (1 of 11)
+    "newtopics4.yaml": (0.84, 0.07, 0.80, 0.10),  # English false 9.1 % (1 of 11), Russian 1 of 10
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {}

@@ -144,6 +144,16 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
     assert normaliser.tokens(emphatic) == normaliser.tokens(plain)
 
 
+def test_a_number_with_a_slash_is_one_word():
+    normaliser = Normaliser()
+    assert normaliser.tokens("mine 2/43") != normaliser.tokens("mine 2 43")
+    assert normaliser.tokens("2+2") == normaliser.tokens("2 2")
+
+
+def test_sums_are_not_read_as_a_mine_number(kb):
+    assert kb.index.match("whats 2+2").status != "answered"
+
+
 def test_synonym_variant_does_not_capture_words_sharing_its_stem():
     normaliser = Normaliser({"stakhanov": [], "stakhanovite movement": ["stakhanovism"]})
     assert normaliser.tokens("stakhanovism") == normaliser.tokens("stakhanovite movement")
