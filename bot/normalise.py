@@ -43,6 +43,7 @@ STOP_WORDS: frozenset[str] = (
     nan uncle aunt friend friends buddy mate colleague colleagues coworker coworkers boss manager
     teacher teachers professor prof lecturer classmate classmates homework essay assignment exam
     quiz student students meeting lecture lesson class
+    define describe discuss assess evaluate outline summarise summarize identify analyse analyze
     """.split()
     )
     | frozenset(
@@ -55,6 +56,7 @@ STOP_WORDS: frozenset[str] = (
     мой моя моё мое мои моего моей моим своя свой своего своей весь вся всего всей всем всех для
     этого этой этим тому того той тех ним нею ними него неё нее них нам вам им себе себя уже ещё
     еще тоже также только лишь даже говорит говорил говорила говорят сказал сказала сказали
+    опишите охарактеризуйте объясните назовите перечислите оцените определите
     """.split()
     )
     | frozenset(
@@ -68,6 +70,7 @@ STOP_WORDS: frozenset[str] = (
     вже ще теж також тільки лише навіть типу коротше каже казав казала кажуть сказав сказала там тут
     саме точно
     сказали говорить говорив говорила говорять
+    опишіть охарактеризуйте поясніть назвіть перелічіть оцініть визначте
     """.split()
     )
 )

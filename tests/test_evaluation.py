@@ -34,8 +34,9 @@ FLOORS = {
     "holdout9.yaml": (0.95, 0.02),
     "realstyle1.yaml": (0.85, 0.08, 0.80, 0.19),  # 6 relabelled to stakhanovite-rewards
     # a repression follow-up now clarifies; "how many died in Stalin's repressions" is answered
-    # by the repression entry since this session's phrasings (Russian false 2 of 11)
-    "realstyle2.yaml": (0.88, 0.12, 0.84, 0.19),
+    # by the repression entry since this session's phrasings (Russian false 2 of 11); English
+    # 83.8 %: "Describe how the movement came to an end" clarifies since "describe" is a stop word
+    "realstyle2.yaml": (0.88, 0.12, 0.83, 0.19),
     # English 77.3 %; a Ukrainian "did he set a record again?" relabelled to second-record leaves
     # its one false answer 1 of 6 (16.7 %)
     "realstyle3.yaml": (0.84, 0.05, 0.77, 0.17),

@@ -144,6 +144,19 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
     assert normaliser.tokens(emphatic) == normaliser.tokens(plain)
 
 
+@pytest.mark.parametrize(
+    ("instruction", "plain"),
+    [
+        ("Describe the Stakhanovite movement", "the Stakhanovite movement"),
+        ("Охарактеризуйте стахановское движение", "стахановское движение"),
+        ("Назвіть усі назви міста", "усі назви міста"),
+    ],
+)
+def test_worksheet_instructions_are_not_content(instruction, plain):
+    normaliser = Normaliser()
+    assert normaliser.tokens(instruction) == normaliser.tokens(plain)
+
+
 def test_a_number_with_a_slash_is_one_word():
     normaliser = Normaliser()
     assert normaliser.tokens("mine 2/43") != normaliser.tokens("mine 2 43")
