@@ -47,25 +47,29 @@ FLOORS = {
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
     # detail questions whose entry says its sources don't give the detail were relabelled
     # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
-    "newtopics1.yaml": (0.78, 0.12, 0.76, 0.15),
+    "newtopics1.yaml": (0.83, 0.06, 0.80, 0.12),
     # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header);
     # nine such detail questions relabelled likewise
-    "newtopics2.yaml": (0.88, 0.11, 0.86, 0.14),
+    "newtopics2.yaml": (0.90, 0.08, 0.88, 0.14),
     # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header); the bot's
     # "about me" reply now declines "who made you"
     "realstyle6.yaml": (0.86, 0.04, 0.81, 0.07),  # Ukrainian 81.4 %, false 6.7 %
     # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %;
     # since then six detail questions were relabelled (see their headers)
-    "realstyle7.yaml": (0.88, 0.01, 0.85, 0.01),
-    "realstyle8.yaml": (0.87, 0.04, 0.82, 0.05),  # the hewers' norm question now clarifies (68.3)
+    "realstyle7.yaml": (0.90, 0.01, 0.88, 0.01),
+    "realstyle8.yaml": (0.89, 0.04, 0.84, 0.05),  # the hewers' norm question now clarifies (68.3)
     # the last two blind sets of the session, measured once at 72.0 % / 7.4 % and 79.8 % / 12.5 %
-    "realstyle9.yaml": (0.71, 0.08, 0.68, 0.12),  # Russian 68.3 %, Ukrainian false 11.1 %
-    "newtopics3.yaml": (0.79, 0.13, 0.73, 0.21),  # Ukrainian 73.2 %, English false 20.8 %
+    "realstyle9.yaml": (0.76, 0.04, 0.74, 0.04),  # English and Russian 74.6 %
+    "newtopics3.yaml": (0.85, 0.12, 0.80, 0.21),  # Ukrainian 80.4 %, English false 20.8 %
     # sealed until the session's matcher was final, measured once at 82.0 % / 2.5 % (see its header)
-    "realstyle10.yaml": (0.82, 0.03, 0.76, 0.04),  # Russian 76.2 %
+    "realstyle10.yaml": (0.84, 0.03, 0.77, 0.04),  # Russian 77.8 %
     # the Encyclopedia.com entries' blind set, measured once at 62.5 % / 3.3 %, then studied: 80.8 %
     # after 48 phrasings for those thin entries
     "newtopics4.yaml": (0.84, 0.07, 0.80, 0.10),  # English false 9.1 % (1 of 11), Russian 1 of 10
+    # this session's two blind sets, measured on arrival at 70.6 % / 10.0 % and 66.7 % / 15.6 %
+    # (see their headers), then studied
+    "realstyle11.yaml": (0.75, 0.10, 0.70, 0.10),  # English 70.0 %
+    "newtopics5.yaml": (0.77, 0.18, 0.60, 0.20),  # English 60.0 %, en/uk false 20 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {}
