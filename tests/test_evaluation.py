@@ -40,7 +40,7 @@ FLOORS = {
     # English 76.5 % (its shift-length question, relabelled in, clarifies); relabels to
     # second-record and record-1935 leave its one Ukrainian false answer 1 of 5 (18.2 % with also)
     "realstyle3.yaml": (0.84, 0.05, 0.76, 0.19),
-    "realstyle4.yaml": (0.84, 0.11, 0.76, 0.24),  # English 76.0 %; Ukrainian false 23 %
+    "realstyle4.yaml": (0.84, 0.11, 0.76, 0.24),  # English 78.2 %; Ukrainian false 8.3 % (23 % before)
     # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
     # Ukrainian 71.7 % ("ким працював стаханов потім" now offers Karaganda first), ru/uk false 25 %
     "realstyle5.yaml": (0.78, 0.16, 0.71, 0.25),
@@ -53,27 +53,27 @@ FLOORS = {
     "newtopics2.yaml": (0.90, 0.08, 0.88, 0.14),
     # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header); the bot's
     # "about me" reply now declines "who made you"
-    "realstyle6.yaml": (0.91, 0.04, 0.81, 0.07),  # Ukrainian 81.4 %, false 6.7 %
+    "realstyle6.yaml": (0.91, 0.04, 0.81, 0.07),  # Ukrainian 87.1 %, false 6.7 %
     # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %;
     # since then six detail questions were relabelled (see their headers)
     "realstyle7.yaml": (0.90, 0.01, 0.88, 0.01),
     "realstyle8.yaml": (0.91, 0.04, 0.84, 0.05),  # the hewers' norm question now clarifies (68.3)
     # the last two blind sets of the session, measured once at 72.0 % / 7.4 % and 79.8 % / 12.5 %
-    "realstyle9.yaml": (0.77, 0.04, 0.74, 0.04),  # English and Russian 74.6 %
-    "newtopics3.yaml": (0.87, 0.09, 0.80, 0.17),  # Ukrainian 80.4 %, English false 16.7 %
+    "realstyle9.yaml": (0.77, 0.04, 0.74, 0.04),  # Russian 74.6 %
+    "newtopics3.yaml": (0.87, 0.09, 0.80, 0.17),  # Ukrainian 83.9 %, English false 12.5 %
     # sealed until the session's matcher was final, measured once at 82.0 % / 2.5 % (see its header)
-    "realstyle10.yaml": (0.86, 0.03, 0.77, 0.04),  # Russian 77.8 %
+    "realstyle10.yaml": (0.86, 0.03, 0.77, 0.04),  # English 82.5 % (Russian was 77.8 %)
     # the Encyclopedia.com entries' blind set, measured once at 62.5 % / 3.3 %, then studied: 80.8 %
     # after 48 phrasings for those thin entries
     "newtopics4.yaml": (0.84, 0.07, 0.80, 0.10),  # English false 9.1 % (1 of 11), Russian 1 of 10
     # this session's two blind sets, measured on arrival at 70.6 % / 10.0 % and 66.7 % / 15.6 %
     # (see their headers), then studied
-    "realstyle11.yaml": (0.78, 0.10, 0.70, 0.10),  # English 70.0 %
+    "realstyle11.yaml": (0.78, 0.10, 0.70, 0.10),  # English 76.7 % (70.0 % before)
     "newtopics5.yaml": (0.76, 0.12, 0.60, 0.14),  # English 60.0 %, ru/uk false 13.3 %
     # sealed until the end of the session's work, measured once at 80.0 % / 21.7 % (see its header)
-    "realstyle12.yaml": (0.83, 0.09, 0.71, 0.15),  # English 71.7 %, Ukrainian false 15.0 %
+    "realstyle12.yaml": (0.83, 0.09, 0.71, 0.15),  # English 75.0 %, Ukrainian false 15.0 %
     # the session's last blind set, measured once, not studied (see its header)
-    "realstyle13.yaml": (0.71, 0.09, 0.66, 0.10),  # English 66.7 %, ru/uk false 10 %
+    "realstyle13.yaml": (0.71, 0.09, 0.66, 0.10),  # Ukrainian 68.3 %, ru/uk false 10 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {}
