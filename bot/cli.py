@@ -51,14 +51,15 @@ def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
 
 def make_embedder(settings: Settings) -> Embedder | None:
     """The semantic signal's encoder and cache, or None when it is off or not installed."""
-    from bot.knowledge import EMBEDDINGS_NAME, shipped_embeddings
-    from bot.matching import Embedder
-    from bot.matching.embeddings import EmbeddingCache
     from bot.matching.semantic import load_encoder
 
     encoder = load_encoder(settings.semantic_matching, settings.cache_dir)
     if encoder is None:
         return None
+    from bot.knowledge import EMBEDDINGS_NAME, shipped_embeddings
+    from bot.matching import Embedder
+    from bot.matching.embeddings import EmbeddingCache
+
     cache = EmbeddingCache(settings.cache_dir / EMBEDDINGS_NAME, shipped=shipped_embeddings())
     return Embedder(encoder, cache, progress=report_progress)
 
@@ -73,10 +74,11 @@ def report_progress(done: int, total: int) -> None:
 
 
 def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
+    embedder = make_embedder(settings)  # first: the encoder loads while the knowledge is read
     from bot.knowledge import KnowledgeError, LiveKnowledge
 
     try:
-        return LiveKnowledge(knowledge_path(args, settings), make_embedder(settings))
+        return LiveKnowledge(knowledge_path(args, settings), embedder)
     except KnowledgeError as exc:
         raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.matching import Thresholds
+from bot.matching.thresholds import Thresholds
 
 OFFICIAL_API = "https://api.telegram.org"
 TOKEN_PATTERN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,64}$")

@@ -20,7 +20,9 @@ from bot.matching.semantic import UseEncoder, load_encoder
 from tests.conftest import SMALL_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
-WITH_EXAMPLES = SMALL_YAML + 'out_of_scope:\n  - "how do coal mines work"\n  - "when was stakhanov born"\n'
+WITH_EXAMPLES = (
+    SMALL_YAML + 'out_of_scope:\n  - "how do coal mines work"\n  - "when was stakhanov born"\n'
+)
 
 
 class Counting:
@@ -116,6 +118,32 @@ def test_an_unwritable_cache_keeps_embeddings_in_memory(write_knowledge, encoder
     assert "embedding cache" in caplog.text and "in memory" in caplog.text
 
 
+SENTENCES = ["Сколько угля добыл Стаханов?", "when was he born", "Коли помер Стаханов?"]
+
+
+def test_encoder_weights_from_the_snapshot_embed_exactly_as_the_packaged_ones(tmp_path):
+    packaged = UseEncoder().encode(SENTENCES)
+    UseEncoder(tmp_path).encode(SENTENCES[:1])  # writes the snapshot
+    assert any(tmp_path.glob("use-multilingual-v3-*/table.npy"))
+    assert np.array_equal(UseEncoder(tmp_path).encode(SENTENCES), packaged)
+
+
+def test_a_damaged_weights_snapshot_is_rebuilt(tmp_path, caplog):
+    UseEncoder(tmp_path).encode(SENTENCES[:1])
+    (table,) = tmp_path.glob("use-multilingual-v3-*/table.npy")
+    table.write_bytes(table.read_bytes()[:1000])
+    with caplog.at_level(logging.INFO):
+        vectors = UseEncoder(tmp_path).encode(SENTENCES)
+    assert np.array_equal(vectors, UseEncoder().encode(SENTENCES))
+    assert "rebuilding it" in caplog.text and table.stat().st_size > 1000
+
+
+def test_an_unwritable_cache_folder_reads_the_packaged_weights(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert np.array_equal(UseEncoder(blocker).encode(SENTENCES), UseEncoder().encode(SENTENCES))
+
+
 def test_the_setting_off_means_lexical_only_with_a_log_line(caplog):
     with caplog.at_level(logging.INFO):
         assert load_encoder(enabled=False) is None
@@ -148,6 +176,7 @@ def test_ask_json_shows_both_signals():
 
 
 def test_ask_json_with_the_setting_off_has_no_semantic_signal():
-    answer = ask_json("what was the Stakhanovite movement hailed as an example of",
-                      SEMANTIC_MATCHING="off")
+    answer = ask_json(
+        "what was the Stakhanovite movement hailed as an example of", SEMANTIC_MATCHING="off"
+    )
     assert answer["signals"]["lexical"] > 0 and answer["signals"]["semantic"] is None
