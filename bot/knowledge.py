@@ -34,6 +34,7 @@ from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
+CYRILLIC_LANGUAGES = ("ru", "uk")
 MAX_NODES = 200_000
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
@@ -569,9 +570,24 @@ def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> l
                 f'{path}: out_of_scope: "{_shorten(text)}" reads the same as a phrasing '
                 f"of entry '{owner}'"
             )
-    return problems
+    return problems + _latin_phrasings(model, path)
 
 
+def _latin_phrasings(model: KnowledgeFile, path: Path) -> list[str]:
+    """A Russian or Ukrainian phrasing must be in Cyrillic: its Latin words ("kto") would
+    enter the vocabulary, and a known Latin word is no longer read as the Cyrillic one, so
+    typed transliterations ("kto takoy stakhanov") would stop matching."""
+    return [
+        f"{path}: entry '{e.id}': {language} phrasing \"{_shorten(q)}\" has no Cyrillic "
+        "letter; write it in Cyrillic (transliterated questions are read as Cyrillic anyway)"
+        for e in model.entries
+        for language in CYRILLIC_LANGUAGES
+        for q in e.questions.get(language, ())
+        if not _CYRILLIC.search(q)
+    ]
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]+\s*")
 _SPACE = re.compile(r"\s+")

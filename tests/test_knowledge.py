@@ -208,6 +208,17 @@ def test_a_phrasing_of_only_stop_words_is_refused(write_knowledge):
     assert "'death'" in problem and "only stop words" in problem
 
 
+def test_a_russian_phrasing_in_latin_letters_is_refused(write_knowledge):
+    text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?"]\n      ru: ["kogda umer stakhanov"]')
+    (problem,) = problems_of(write_knowledge(text))
+    assert "'death'" in problem and "kogda umer stakhanov" in problem and "Cyrillic" in problem
+
+
+def test_a_russian_phrasing_with_a_latin_name_is_accepted(write_knowledge):
+    text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?"]\n      ru: ["RFE/RL о смерти"]')
+    assert load(write_knowledge(text)).by_id["death"].questions["ru"] == ("RFE/RL о смерти",)
+
+
 def test_a_bad_quote_is_reported_at_its_own_line_with_the_part_that_differs(write_knowledge):
     bad = SMALL_YAML.replace(
         "Stakhanov died an alcoholic in a psychiatric hospital in 1977.",
