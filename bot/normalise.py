@@ -237,16 +237,34 @@ _LATIN_TO_CYRILLIC = [
     ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"),
     ("v", "в"), ("w", "в"), ("x", "кс"), ("y", "ы"), ("z", "з"), ("'", "ь"),
 ]  # fmt: skip
-_TRANSLIT = re.compile("|".join(re.escape(latin) for latin, _ in _LATIN_TO_CYRILLIC))
-_TRANSLIT_MAP = dict(_LATIN_TO_CYRILLIC)
+_LATIN_TO_UKRAINIAN = [
+    ("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
+    ("ia", "я"), ("ya", "я"), ("iu", "ю"), ("yu", "ю"), ("ie", "є"), ("ye", "є"), ("yi", "ї"),
+    ("i", "і"), ("y", "и"), ("h", "г"), ("g", "ґ"),
+]  # fmt: skip
+_RUSSIAN = dict(_LATIN_TO_CYRILLIC)
+_UKRAINIAN = {**_RUSSIAN, **dict(_LATIN_TO_UKRAINIAN)}
+_TRANSLIT = re.compile(
+    "|".join(re.escape(latin) for latin in sorted(_UKRAINIAN, key=len, reverse=True))
+)
 
 
 def to_cyrillic(word: str) -> str:
-    """A Latin transliteration of a Russian or Ukrainian word back in Cyrillic (unstemmed).
+    """A Latin transliteration of a Russian word back in Cyrillic (unstemmed).
 
     Approximate ("kogda" -> "когда", "eto" -> "это"); the matcher tries it only for Latin
     words it does not know, and still needs the result in its vocabulary.
     """
     if word.startswith("e"):
         word = "э" + word[1:]
-    return _TRANSLIT.sub(lambda m: _TRANSLIT_MAP[m.group(0)], word)
+    return _TRANSLIT.sub(lambda m: _RUSSIAN.get(m.group(0)) or _spell(m.group(0), _RUSSIAN), word)
+
+
+def to_ukrainian(word: str) -> str:
+    """The same word read as transliterated Ukrainian ("zaimavsia" -> "займався",
+    "pislia" -> "після"): y is и, i is і, h is г, ia is я."""
+    return _TRANSLIT.sub(lambda m: _UKRAINIAN[m.group(0)], word)
+
+
+def _spell(latin: str, table: dict[str, str]) -> str:
+    return "".join(table[letter] for letter in latin)

@@ -206,6 +206,20 @@ def test_transliterated_words_are_read_through_the_synonyms(kb):
     assert (match.status, match.best.entry_id) == ("answered", "record-1935")
 
 
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("kto takoy stakhanov", "who-was-stakhanov"),
+        ("kogda umer stahanov", "death"),
+        ("chym zaimavsia stakhanov pislia rekordu", "later-career"),
+        ("de narodyvsia stakhanov", "birthplace"),
+    ],
+)
+def test_russian_and_ukrainian_transliterations_are_answered(kb, question, entry):
+    match = kb.index.match(question)
+    assert (match.status, match.best.entry_id) == ("answered", entry)
+
+
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
     match = kb.index.match("ким був стахонов")
     assert (match.status, match.best.entry_id) == ("answered", "who-was-stakhanov")

@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot import normalise
-from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic
+from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic, to_ukrainian
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -186,21 +186,32 @@ class LexicalIndex:
         cached = self._aliases.get(token)
         if cached is not None:
             return cached
-        cyrillic = to_cyrillic(token) if token.isascii() and token.isalpha() else None
-        if cyrillic in STOP_WORDS:
-            return _IGNORED
-        if cyrillic:
-            read = self.normaliser.tokens(cyrillic)
-            cyrillic = read[0] if len(read) == 1 else stem(cyrillic)
-        if cyrillic is not None and cyrillic in self._vocab:
-            found: tuple[tuple[int, float], ...] = ((self._vocab[cyrillic], 1.0),)
-        else:
+        found = self._read_as_cyrillic(token)
+        if found is None:
             found = self._fuzzy(token)
-            if not found and cyrillic is not None:
-                found = self._fuzzy(cyrillic)
+            for reading in self._readings(token):
+                found = found or self._fuzzy(reading)
         if len(self._aliases) < _ALIAS_CACHE_SIZE:
             self._aliases[token] = found
         return found
+
+    def _read_as_cyrillic(self, token: str) -> tuple[tuple[int, float], ...] | None:
+        """A Latin word read as transliterated Russian, else Ukrainian: the first reading
+        that is a stop word (ignored) or a known word decides; None if neither does."""
+        for cyrillic, reading in zip(_spellings(token), self._readings(token), strict=False):
+            if cyrillic in STOP_WORDS:
+                return _IGNORED
+            if reading in self._vocab:
+                return ((self._vocab[reading], 1.0),)
+        return None
+
+    def _readings(self, token: str) -> list[str]:
+        """Each Cyrillic reading of a Latin word, normalised like a question's word."""
+        readings = []
+        for cyrillic in _spellings(token):
+            read = self.normaliser.tokens(cyrillic)
+            readings.append(read[0] if len(read) == 1 else stem(cyrillic))
+        return readings
 
     def _fuzzy(self, token: str) -> tuple[tuple[int, float], ...]:
         """Close vocabulary words (or synonym spellings) for an unknown token, or _IGNORED
@@ -406,6 +417,13 @@ def _corpus_tokens(
     if cache is not None and key is not None:
         cache.store_corpus(key, [tokens[t] for t in texts])
     return tokens
+
+
+def _spellings(token: str) -> tuple[str, ...]:
+    """A Latin word as transliterated Russian and as Ukrainian (once if they agree)."""
+    if not (token.isascii() and token.isalpha()):
+        return ()
+    return tuple(dict.fromkeys((to_cyrillic(token), to_ukrainian(token))))
 
 
 def _clauses(question: str) -> list[str]:
