@@ -213,6 +213,7 @@ def test_transliterated_words_are_read_through_the_synonyms(kb):
         ("kogda umer stahanov", "death"),
         ("chym zaimavsia stakhanov pislia rekordu", "later-career"),
         ("de narodyvsia stakhanov", "birthplace"),
+        ("kto takoi stakhanov voobshche", "who-was-stakhanov"),
     ],
 )
 def test_russian_and_ukrainian_transliterations_are_answered(kb, question, entry):

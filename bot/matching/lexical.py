@@ -57,6 +57,9 @@ _ALIAS_CACHE_SIZE = 4096  # typo lookups remembered per index; bounds memory und
 MAX_CLAUSES = 8  # clauses scored alone per message; bounds the work of a long message
 _CLAUSE_BREAK = re.compile(r"(?<=[.?!;:,])\s+|\n+|\s[—–-]\s")
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
+_CYRILLIC_STOP_STEMS = frozenset(
+    stem(w) for w in STOP_WORDS if not w.isascii() and len(w) >= FUZZY_MIN_LENGTH
+)  # a question's Latin word arrives stemmed ("voobshch"): its reading is matched by stem
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
 
 
@@ -199,7 +202,7 @@ class LexicalIndex:
         """A Latin word read as transliterated Russian, else Ukrainian: the first reading
         that is a stop word (ignored) or a known word decides; None if neither does."""
         for cyrillic, reading in zip(_spellings(token), self._readings(token), strict=False):
-            if cyrillic in STOP_WORDS:
+            if cyrillic in STOP_WORDS or stem(cyrillic) in _CYRILLIC_STOP_STEMS:
                 return _IGNORED
             if reading in self._vocab:
                 return ((self._vocab[reading], 1.0),)
