@@ -11,14 +11,16 @@ and reports its exit code; exits 1 if an update was lost, the run timed out or t
 was not 0.
 
 Load: by default a closed loop, as fast as the bot drains it: each user asks their next
-question as soon as the reply to the previous one arrives (so at most one question per user
-is in flight). With --rate R, a steady offered load instead: a question every 1/R s, each from
+question as soon as the reply to the previous one arrives, but no sooner than a second after
+the previous question, the pace the bot's per-chat budget allows (faster questions would be
+skipped and counted as lost); so at most one question per user is in flight, and 400 users
+offer up to 400 questions/s. With --rate R, a steady offered load instead: a question every 1/R s, each from
 a user with no question in flight.
 
 The fake's sockets get TCP_NODELAY here (--fake-nagle leaves them as shipped): otherwise every
 fake response waits ~40 ms for a delayed ACK, which would be measured as the bot's latency.
 
-Run: python benchmarks/end_to_end.py [--users 50] [--questions 5000] [--rate R] [--timeout 900]
+Run: python benchmarks/end_to_end.py [--users 400] [--questions 5000] [--rate R] [--timeout 900]
      [--fake-nagle]
 """
 
@@ -50,6 +52,7 @@ if str(ROOT) not in sys.path:
 from telegram.constants import FloodLimit  # noqa: E402
 
 from bot.replies import MESSAGES  # noqa: E402
+from bot.telegram.common import CHAT_RATE  # noqa: E402
 from tests.fake_bot_api import FakeBotAPI, _Handler  # noqa: E402
 
 SEED = 1935
@@ -315,7 +318,13 @@ class Load:
             self.done.append(asked)
             self.cond.notify_all()
         if self.closed_loop:
-            self.ask(asked.user)
+            wait = asked.pushed + 1 / CHAT_RATE - time.monotonic()
+            if wait > 0:
+                timer = threading.Timer(wait, self.ask, args=(asked.user,))
+                timer.daemon = True
+                timer.start()
+            else:
+                self.ask(asked.user)
 
     def expire(self) -> None:
         """Count questions waiting longer than reply_timeout as lost; retire their users."""
@@ -379,7 +388,7 @@ def offer(load: Load, rate: float, deadline: float) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--questions", type=int, default=5000)
     parser.add_argument(
         "--rate", type=float, help="steady offered load in questions/s (default: closed loop)"
@@ -458,7 +467,7 @@ def main() -> int:
     if args.rate is None:
         mode = (
             f"closed loop, as fast as the bot drains it: each of {args.users} users asks again "
-            f"as soon as its reply arrives ({args.users} questions in flight at most)"
+            f"as soon as its reply arrives, at most once a second ({args.users} in flight at most)"
         )
     else:
         mode = (
