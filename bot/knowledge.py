@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.language import DEFAULT
+from bot.language import DEFAULT, has_cyrillic
 from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -583,11 +583,10 @@ def _latin_phrasings(model: KnowledgeFile, path: Path) -> list[str]:
         for e in model.entries
         for language in CYRILLIC_LANGUAGES
         for q in e.questions.get(language, ())
-        if not _CYRILLIC.search(q)
+        if not has_cyrillic(q)
     ]
 
 
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]+\s*")
 _SPACE = re.compile(r"\s+")

@@ -54,6 +54,10 @@ def supported(code: str | None) -> str | None:
     return base if base in SUPPORTED else None
 
 
+def has_cyrillic(text: str) -> bool:
+    return _CYRILLIC.search(text) is not None
+
+
 def detect(text: str, fallback: str | None = None) -> str:
     """The language of a question by its script, else the fallback, else English.
 

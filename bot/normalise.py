@@ -244,9 +244,13 @@ _LATIN_TO_UKRAINIAN = [
 ]  # fmt: skip
 _RUSSIAN = dict(_LATIN_TO_CYRILLIC)
 _UKRAINIAN = {**_RUSSIAN, **dict(_LATIN_TO_UKRAINIAN)}
-_TRANSLIT = re.compile(
-    "|".join(re.escape(latin) for latin in sorted(_UKRAINIAN, key=len, reverse=True))
-)
+
+
+def _pattern(table: dict[str, str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(latin) for latin in sorted(table, key=len, reverse=True)))
+
+
+_TO_RUSSIAN, _TO_UKRAINIAN = _pattern(_RUSSIAN), _pattern(_UKRAINIAN)
 
 
 def to_cyrillic(word: str) -> str:
@@ -257,14 +261,10 @@ def to_cyrillic(word: str) -> str:
     """
     if word.startswith("e"):
         word = "э" + word[1:]
-    return _TRANSLIT.sub(lambda m: _RUSSIAN.get(m.group(0)) or _spell(m.group(0), _RUSSIAN), word)
+    return _TO_RUSSIAN.sub(lambda m: _RUSSIAN[m.group(0)], word)
 
 
 def to_ukrainian(word: str) -> str:
     """The same word read as transliterated Ukrainian ("zaimavsia" -> "займався",
     "pislia" -> "після"): y is и, i is і, h is г, ia is я."""
-    return _TRANSLIT.sub(lambda m: _UKRAINIAN[m.group(0)], word)
-
-
-def _spell(latin: str, table: dict[str, str]) -> str:
-    return "".join(table[letter] for letter in latin)
+    return _TO_UKRAINIAN.sub(lambda m: _UKRAINIAN[m.group(0)], word)

@@ -189,32 +189,33 @@ class LexicalIndex:
         cached = self._aliases.get(token)
         if cached is not None:
             return cached
-        found = self._read_as_cyrillic(token)
+        spellings = _spellings(token)
+        readings = [self._reading(cyrillic) for cyrillic in spellings]
+        found = self._known_reading(spellings, readings)
         if found is None:
             found = self._fuzzy(token)
-            for reading in self._readings(token):
+            for reading in readings:
                 found = found or self._fuzzy(reading)
         if len(self._aliases) < _ALIAS_CACHE_SIZE:
             self._aliases[token] = found
         return found
 
-    def _read_as_cyrillic(self, token: str) -> tuple[tuple[int, float], ...] | None:
-        """A Latin word read as transliterated Russian, else Ukrainian: the first reading
+    def _known_reading(
+        self, spellings: Sequence[str], readings: Sequence[str]
+    ) -> tuple[tuple[int, float], ...] | None:
+        """For a Latin word read as transliterated Russian, else Ukrainian: the first reading
         that is a stop word (ignored) or a known word decides; None if neither does."""
-        for cyrillic, reading in zip(_spellings(token), self._readings(token), strict=False):
+        for cyrillic, reading in zip(spellings, readings, strict=True):
             if cyrillic in STOP_WORDS or stem(cyrillic) in _CYRILLIC_STOP_STEMS:
                 return _IGNORED
             if reading in self._vocab:
                 return ((self._vocab[reading], 1.0),)
         return None
 
-    def _readings(self, token: str) -> list[str]:
-        """Each Cyrillic reading of a Latin word, normalised like a question's word."""
-        readings = []
-        for cyrillic in _spellings(token):
-            read = self.normaliser.tokens(cyrillic)
-            readings.append(read[0] if len(read) == 1 else stem(cyrillic))
-        return readings
+    def _reading(self, cyrillic: str) -> str:
+        """A Cyrillic reading of a Latin word, normalised like a question's word."""
+        read = self.normaliser.tokens(cyrillic)
+        return read[0] if len(read) == 1 else stem(cyrillic)
 
     def _fuzzy(self, token: str) -> tuple[tuple[int, float], ...]:
         """Close vocabulary words (or synonym spellings) for an unknown token, or _IGNORED
