@@ -138,10 +138,13 @@ def test_a_damaged_weights_snapshot_is_rebuilt(tmp_path, caplog):
     assert "rebuilding it" in caplog.text and table.stat().st_size > 1000
 
 
-def test_an_unwritable_cache_folder_reads_the_packaged_weights(tmp_path):
+def test_an_unwritable_cache_folder_reads_the_packaged_weights(tmp_path, caplog):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    assert np.array_equal(UseEncoder(blocker).encode(SENTENCES), UseEncoder().encode(SENTENCES))
+    with caplog.at_level(logging.INFO):
+        vectors = UseEncoder(blocker).encode(SENTENCES)
+    assert np.array_equal(vectors, UseEncoder().encode(SENTENCES))
+    assert "cannot keep the encoder weights snapshot" in caplog.text
 
 
 def test_the_setting_off_means_lexical_only_with_a_log_line(caplog):
