@@ -18,11 +18,14 @@ if TYPE_CHECKING:
     from bot.curation.suggestions import Suggestion
     from bot.knowledge import LiveKnowledge
     from bot.matching import Embedder
+    from bot.matching.embeddings import EmbeddingCache
     from bot.settings import Settings
     from bot.store import Signal, Store
 
 # The modules behind the commands (pydantic, numpy, the matcher) load inside the commands, so
-# `run` can catch a SIGHUP within milliseconds of starting rather than after the imports.
+# `run` can catch a SIGHUP within milliseconds of starting rather than after the imports; and
+# a command opens the knowledge before importing anything else, so the encoder's weights load
+# in the background while the rest is imported and read.
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HANGUPS: list[int] = []
@@ -56,12 +59,17 @@ def make_embedder(settings: Settings) -> Embedder | None:
     encoder = load_encoder(settings.semantic_matching, settings.cache_dir)
     if encoder is None:
         return None
-    from bot.knowledge import EMBEDDINGS_NAME, shipped_embeddings
     from bot.matching import Embedder
+
+    return Embedder(encoder, open_cache(settings), progress=report_progress)
+
+
+def open_cache(settings: Settings) -> EmbeddingCache:
+    """The cache folder's file: phrasing embeddings, corpus tokens and validated knowledge."""
+    from bot.knowledge import EMBEDDINGS_NAME, shipped_embeddings
     from bot.matching.embeddings import EmbeddingCache
 
-    cache = EmbeddingCache(settings.cache_dir / EMBEDDINGS_NAME, shipped=shipped_embeddings())
-    return Embedder(encoder, cache, progress=report_progress)
+    return EmbeddingCache(settings.cache_dir / EMBEDDINGS_NAME, shipped=shipped_embeddings())
 
 
 def report_progress(done: int, total: int) -> None:
@@ -77,8 +85,9 @@ def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledg
     embedder = make_embedder(settings)  # first: the encoder loads while the knowledge is read
     from bot.knowledge import KnowledgeError, LiveKnowledge
 
+    cache = embedder.cache if embedder else open_cache(settings)
     try:
-        return LiveKnowledge(knowledge_path(args, settings), embedder)
+        return LiveKnowledge(knowledge_path(args, settings), embedder, cache)
     except KnowledgeError as exc:
         raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
 
@@ -94,9 +103,9 @@ def utf8_lines(stream: TextIO) -> TextIO:
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     """Ask questions interactively; answers come with their sources."""
+    live = open_knowledge(args, settings)
     from bot.console import Console, run
 
-    live = open_knowledge(args, settings)
     console = Console(live, settings.thresholds, sys.stdout, language=args.lang)
     stdin = utf8_lines(sys.stdin)
     return run(console, stdin, interactive=sys.stdin.isatty() and sys.stdout.isatty())
@@ -104,10 +113,9 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or one per stdin line, as text or JSON lines."""
+    kb = open_knowledge(args, settings).kb
     from bot import replies
     from bot.normalise import without_surrogates
-
-    kb = open_knowledge(args, settings).kb
 
     def answer(question: str) -> None:
         question = without_surrogates(question)
@@ -142,9 +150,9 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Measure answer quality on a labelled question set."""
+    kb = open_knowledge(args, settings).kb
     from bot.evaluation import DEFAULT_SET, EvalError, evaluate, load_set
 
-    kb = open_knowledge(args, settings).kb
     try:
         evalset = load_set(args.file or DEFAULT_SET)
         report = evaluate(kb, evalset.cases, settings.thresholds, evalset.thresholds)
@@ -210,10 +218,10 @@ def cmd_unanswered(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_suggestions(args: argparse.Namespace, settings: Settings) -> int:
     """List what use suggests adding to the knowledge, most frequent first."""
+    live = open_knowledge(args, settings)
     from bot import replies
     from bot.curation.suggestions import suggest
 
-    live = open_knowledge(args, settings)
     found = suggest(live.kb, *use_of(settings, args.days), limit=args.limit)
     if args.json:
         print(json.dumps([vars(s) for s in found], ensure_ascii=False, indent=2))
@@ -265,10 +273,10 @@ def find_suggestion(live: LiveKnowledge, settings: Settings, key: str) -> Sugges
 
 def cmd_accept(args: argparse.Namespace, settings: Settings) -> int:
     """Accept a suggestion: edit, then validate, check and evaluate before writing anything."""
+    live = open_knowledge(args, settings)
     from bot.curation import accept as curation
     from bot.curation.trial import eval_sets, measure
 
-    live = open_knowledge(args, settings)
     chosen = find_suggestion(live, settings, args.key)
     print(
         f"Trying {chosen.question!r} as {args.target} (validate, check, evaluation sets)…",

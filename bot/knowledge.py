@@ -7,11 +7,15 @@ where known, the line. Nothing here touches the network or Telegram.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import os
 import re
 import shutil
 import stat
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +23,9 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    VERSION as PYDANTIC_VERSION,
+)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,8 +36,11 @@ from pydantic import (
     model_validator,
 )
 
+from bot import language, normalise
 from bot.language import DEFAULT, has_cyrillic
 from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
+from bot.matching import lexical as lexical_matching
+from bot.matching.lexical import TokenCache
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
@@ -40,6 +50,15 @@ MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 EMBEDDINGS_NAME = "embeddings.sqlite3"
+_VALIDATING_CODE = (
+    b"".join(
+        Path(module.__file__ or "").read_bytes()
+        for module in (sys.modules[__name__], language, normalise, lexical_matching)
+    )
+    + PYDANTIC_VERSION.encode()
+)
+"""Besides the bytes, what decides whether they are valid: a remembered model is reused only
+by the code and pydantic that validated it."""
 SUMMARY_IDS = (
     20  # ids listed per kind in a reload summary: 3 kinds x 20 x 60 characters fit a message
 )
@@ -214,14 +233,17 @@ def shipped_embeddings() -> Path:
     return default_path().parent / EMBEDDINGS_NAME
 
 
-def load(path: str | Path, embedder: Embedder | None = None) -> KnowledgeBase:
+def load(
+    path: str | Path, embedder: Embedder | None = None, cache: TokenCache | None = None
+) -> KnowledgeBase:
     """Read, parse and fully validate a knowledge file; raise KnowledgeError on any problem.
 
     With an embedder, the matching index has the semantic signal too; without, it is lexical.
+    With a cache (the embedder's by default), what was validated before is read back.
     """
     path = Path(path)
     data = read_bytes(path)
-    return parse(data, path, embedder)
+    return parse(data, path, embedder, cache)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -240,10 +262,50 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def parse(data: bytes, path: Path, embedder: Embedder | None = None) -> KnowledgeBase:
+def parse(
+    data: bytes, path: Path, embedder: Embedder | None = None, cache: TokenCache | None = None
+) -> KnowledgeBase:
     """Validate the bytes of a knowledge file that lives (or will live) at `path`."""
     if len(data) > MAX_FILE_BYTES:
         raise KnowledgeError([f"{path}: file is larger than 1 MiB"])
+    if cache is None and embedder is not None:
+        cache = embedder.cache
+    with _collection_paused():
+        return _parse(data, path, embedder, cache)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """A load makes tens of thousands of containers that live as long as the knowledge:
+    the cyclic collector would only re-scan them (about 15 % of a load's time here)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse(
+    data: bytes, path: Path, embedder: Embedder | None, cache: TokenCache | None
+) -> KnowledgeBase:
+    remembered = _remembered(data, path, cache)
+    model = remembered or _validated(data, path)
+    synonyms = MappingProxyType(dict(model.synonyms))
+    lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope, cache)
+    if remembered is None:
+        problems = _check_phrasings(model, lexical, path)
+        if problems:
+            raise KnowledgeError(problems)
+        if cache is not None:
+            cache.store_corpus(_model_key(data), model.model_dump(mode="json"))
+    semantic = embedder.index(lexical.texts) if embedder else None
+    return _build(model, path, synonyms, Matcher(lexical, semantic))
+
+
+def _validated(data: bytes, path: Path) -> KnowledgeFile:
+    """The model of the file's YAML, its sources and references checked."""
     raw, lines = _parse_yaml(data, path)
     where = _Locator(path, raw, lines)
     try:
@@ -254,14 +316,31 @@ def parse(data: bytes, path: Path, embedder: Embedder | None = None) -> Knowledg
     problems += _check_references(model, texts, where)
     if problems:
         raise KnowledgeError(problems)
-    synonyms = MappingProxyType(dict(model.synonyms))
-    cache = embedder.cache if embedder else None
-    lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope, cache)
-    problems = _check_phrasings(model, lexical, path)
-    if problems:
-        raise KnowledgeError(problems)
-    semantic = embedder.index(lexical.texts) if embedder else None
-    return _build(model, path, synonyms, Matcher(lexical, semantic))
+    return model
+
+
+def _remembered(data: bytes, path: Path, cache: TokenCache | None) -> KnowledgeFile | None:
+    """The model of bytes that passed every check before, with the same code: validated
+    again from JSON, since parsing the YAML and checking the phrasings is most of a load's
+    cost. None if unknown or if its sources no longer check out, so that the full path
+    reports the problems with their lines."""
+    stored = cache.corpus(_model_key(data)) if cache is not None else None
+    if not isinstance(stored, dict):
+        return None
+    try:
+        model = KnowledgeFile.model_validate(stored)
+    except ValidationError:
+        return None
+    texts, problems = _read_sources(model, path)
+    if problems or _check_references(model, texts, _Locator(path, {}, {})):
+        return None
+    return model
+
+
+def _model_key(data: bytes) -> bytes:
+    digest = hashlib.sha256(_VALIDATING_CODE)
+    digest.update(data)
+    return b"model:" + digest.digest()
 
 
 def _build(
@@ -639,16 +718,22 @@ class LiveKnowledge:
     """The knowledge base being served, and the file bytes it was built from; a change swaps
     both whole, or changes nothing."""
 
-    def __init__(self, path: str | Path, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        embedder: Embedder | None = None,
+        cache: TokenCache | None = None,
+    ) -> None:
         self.path = Path(path)
         self.embedder = embedder
+        self.cache = cache if cache is not None or embedder is None else embedder.cache
         self.data = read_bytes(self.path)
-        self.kb: KnowledgeBase = parse(self.data, self.path, embedder)
+        self.kb: KnowledgeBase = parse(self.data, self.path, embedder, self.cache)
 
     def parse(self, data: bytes, path: Path | None = None) -> KnowledgeBase:
         """Validate new contents for this knowledge file (or one at `path`), indexed the way
         it is served."""
-        return parse(data, path or self.path, self.embedder)
+        return parse(data, path or self.path, self.embedder, self.cache)
 
     def upload_target(self, home: Path) -> Path:
         """Where an uploaded file is written: the file being served, unless that is the copy
@@ -663,7 +748,7 @@ class LiveKnowledge:
     def reload(self) -> Changes:
         """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""
         data = read_bytes(self.path)
-        return self.install(parse(data, self.path, self.embedder), data)
+        return self.install(self.parse(data), data)
 
     def install(self, new: KnowledgeBase, data: bytes) -> Changes:
         """Serve an already validated knowledge base (built from `data`) from now on."""

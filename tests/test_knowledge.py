@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot import knowledge
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
+from bot.matching.embeddings import EmbeddingCache
 from tests.conftest import SMALL_YAML
 
 
@@ -209,13 +211,17 @@ def test_a_phrasing_of_only_stop_words_is_refused(write_knowledge):
 
 
 def test_a_russian_phrasing_in_latin_letters_is_refused(write_knowledge):
-    text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?"]\n      ru: ["kogda umer stakhanov"]')
+    text = SMALL_YAML.replace(
+        '"How did he die?"]', '"How did he die?"]\n      ru: ["kogda umer stakhanov"]'
+    )
     (problem,) = problems_of(write_knowledge(text))
     assert "'death'" in problem and "kogda umer stakhanov" in problem and "Cyrillic" in problem
 
 
 def test_a_russian_phrasing_with_a_latin_name_is_accepted(write_knowledge):
-    text = SMALL_YAML.replace('"How did he die?"]', '"How did he die?"]\n      ru: ["RFE/RL о смерти"]')
+    text = SMALL_YAML.replace(
+        '"How did he die?"]', '"How did he die?"]\n      ru: ["RFE/RL о смерти"]'
+    )
     assert load(write_knowledge(text)).by_id["death"].questions["ru"] == ("RFE/RL о смерти",)
 
 
@@ -233,3 +239,55 @@ def test_a_bad_quote_is_reported_at_its_own_line_with_the_part_that_differs(writ
     (problem,) = caught.value.problems
     assert f"(line {quote_line})" in problem
     assert '"8."' in problem and '"7."' in problem
+
+
+def test_a_file_validated_before_is_read_back_without_parsing_its_yaml(
+    write_knowledge, tmp_path, monkeypatch
+):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    path = write_knowledge()
+    first = load(path, cache=cache)
+
+    def no_yaml(*_):
+        raise AssertionError("the YAML was parsed again")
+
+    monkeypatch.setattr(knowledge, "_parse_yaml", no_yaml)
+    again = load(path, cache=cache)
+    assert again.entries == first.entries and again.sources == first.sources
+
+
+def test_a_remembered_file_whose_source_changed_is_refused_with_the_quotes_line(
+    write_knowledge, tmp_path
+):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    path = write_knowledge()
+    load(path, cache=cache)
+    text = (tmp_path / "sources" / "source.txt").read_text()
+    (tmp_path / "sources" / "source.txt").write_text(text.replace("in 1977", "in 1978"))
+    with pytest.raises(KnowledgeError) as caught:
+        load(path, cache=cache)
+    (problem,) = caught.value.problems
+    assert "quote not found verbatim" in problem and "(line " in problem
+
+
+def test_a_file_that_fails_a_check_is_not_remembered(write_knowledge, tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    clash = SMALL_YAML.replace("entries:\n", 'out_of_scope: ["when did stakhanov die"]\nentries:\n')
+    path = write_knowledge(clash)
+    for _ in range(2):
+        with pytest.raises(KnowledgeError):
+            load(path, cache=cache)
+
+
+def test_other_validating_code_does_not_reuse_a_remembered_file(
+    write_knowledge, tmp_path, monkeypatch
+):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    path = write_knowledge()
+    load(path, cache=cache)
+    monkeypatch.setattr(knowledge, "_VALIDATING_CODE", b"a newer rule")
+    parsed: list[Path] = []
+    real = knowledge._parse_yaml
+    monkeypatch.setattr(knowledge, "_parse_yaml", lambda data, p: parsed.append(p) or real(data, p))
+    load(path, cache=cache)
+    assert parsed == [path]

@@ -4,6 +4,10 @@ Two layers are read: the user's cache (SQLite, written as texts are embedded) an
 read-only cache shipped with the package for the shipped knowledge file, so the first run
 after install embeds nothing. A cache that cannot be opened or written is not an error:
 embeddings are then only kept in memory, and that is logged once.
+
+Whole-corpus results are kept too, each under a key that changes with everything it depends
+on: the embedding matrix, the corpus's lexical tokens and the validated knowledge model, so
+an unchanged start reads each back in one piece.
 """
 
 from __future__ import annotations
@@ -150,10 +154,8 @@ class EmbeddingCache:
 
 
 def corpus_key(model: str, texts: Sequence[str]) -> bytes:
-    digest = hashlib.sha256(model.encode())
-    for text in texts:
-        digest.update(b"\x1f" + text.encode("utf-8", "surrogatepass"))
-    return digest.digest()
+    joined = "".join(f"\x1f{text}" for text in texts)
+    return hashlib.sha256((model + joined).encode("utf-8", "surrogatepass")).digest()
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection | None:
@@ -205,4 +207,7 @@ def embed_all(
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+    """The rows scaled to length 1, in place (the matrix is a fresh float32 copy)."""
+    lengths = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    matrix /= np.maximum(lengths, 1e-9)[:, None]
+    return matrix

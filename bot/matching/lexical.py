@@ -125,7 +125,8 @@ class LexicalIndex:
             [math.log(1 + n / max(len(e) - (self.declining in e), 1)) for e in self._entries_with]
         )
         self._unknown = UNKNOWN_WEIGHT * math.log(1 + n)
-        totals = [sum(self._idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
+        idf = self._idf.tolist()
+        totals = [sum(idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
         self._totals = np.maximum(np.array(totals, dtype=float), 1e-9)
         self._aliases: dict[str, tuple[tuple[int, float], ...]] = {}
         self._exact: dict[frozenset[str], int] = {}
@@ -411,8 +412,7 @@ def _corpus_tokens(
     if cache is not None:
         digest = hashlib.sha256(_CODE)
         digest.update(json.dumps({k: list(v) for k, v in synonyms.items()}).encode())
-        for text in texts:
-            digest.update(b"\x1f" + text.encode("utf-8", "surrogatepass"))
+        digest.update("".join(f"\x1f{text}" for text in texts).encode("utf-8", "surrogatepass"))
         key = b"tokens:" + digest.digest()
         stored = cache.corpus(key)
         if isinstance(stored, list) and len(stored) == len(texts):

