@@ -15,7 +15,7 @@ import pytest
 from bot.knowledge import load
 from bot.matching import Embedder
 from bot.matching import semantic as semantic_module
-from bot.matching.embeddings import EmbeddingCache
+from bot.matching.embeddings import KEPT_MATRICES, EmbeddingCache
 from bot.matching.semantic import UseEncoder, load_encoder
 from tests.conftest import SMALL_YAML
 
@@ -97,6 +97,32 @@ def test_the_cache_survives_a_restart(write_knowledge, encoder, tmp_path):
     restarted = Counting(encoder)
     load(path, Embedder(restarted, EmbeddingCache(cache_file)))
     assert restarted.embedded == []
+
+
+def test_a_restart_maps_the_same_corpus_matrix_back(write_knowledge, encoder, tmp_path):
+    path = write_knowledge()
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    fresh = load(path, Embedder(encoder, EmbeddingCache(cache_file))).index.semantic.matrix
+    mapped = load(path, Embedder(encoder, EmbeddingCache(cache_file))).index.semantic.matrix
+    assert isinstance(mapped, np.memmap) and np.array_equal(mapped, fresh)
+
+
+def test_a_damaged_corpus_matrix_is_rebuilt(write_knowledge, encoder, tmp_path):
+    path = write_knowledge()
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    fresh = load(path, Embedder(encoder, EmbeddingCache(cache_file))).index.semantic.matrix
+    (stored,) = cache_file.parent.glob("*.corpora/*.npy")
+    stored.write_bytes(stored.read_bytes()[:100])
+    again = load(path, Embedder(encoder, EmbeddingCache(cache_file))).index.semantic.matrix
+    assert np.array_equal(again, fresh) and stored.stat().st_size > 100
+
+
+def test_only_the_latest_corpus_matrices_are_kept(write_knowledge, encoder, tmp_path):
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    for n in range(KEPT_MATRICES + 2):
+        edited = SMALL_YAML.replace('"102 tons"]', f'"102 tons", "coal record number {n}"]')
+        load(write_knowledge(edited), Embedder(encoder, EmbeddingCache(cache_file)))
+    assert len(list(cache_file.parent.glob("*.corpora/*.npy"))) == KEPT_MATRICES
 
 
 def test_another_model_embeds_everything_again(write_knowledge, encoder, tmp_path):

@@ -6,20 +6,22 @@ after install embeds nothing. A cache that cannot be opened or written is not an
 embeddings are then only kept in memory, and that is logged once.
 
 Whole-corpus results are kept too, each under a key that changes with everything it depends
-on: the embedding matrix, the corpus's lexical tokens and the validated knowledge model, so
-an unchanged start reads each back in one piece.
+on, so an unchanged start reads each back in one piece: the corpus's lexical tokens and the
+validated knowledge model (JSON, in the SQLite file), and the embedding matrix (a `.npy` file
+in the folder beside it, mapped into memory, so a start reads none of it up front).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +43,8 @@ CREATE TABLE IF NOT EXISTS corpora (
     matrix BLOB NOT NULL
 )
 """
-KEPT_CORPORA = 8  # whole-corpus matrices and token lists kept: the live knowledge and recent edits
+KEPT_CORPORA = 8  # whole-corpus JSON values kept: the live knowledge's and recent edits'
+KEPT_MATRICES = 3  # 20 MB each (float32, so a start converts nothing): the live one and two edits
 
 Progress = Callable[[int, int], None]
 
@@ -109,9 +112,9 @@ class EmbeddingCache:
             self._warn(exc)
         return stored
 
-    def corpus(self, key: bytes) -> np.ndarray | list | None:
-        """What `store_corpus` stored for a whole corpus (a matrix, or a JSON list of
-        token lists): one read at start-up instead of thousands of lookups."""
+    def corpus(self, key: bytes) -> Any:
+        """What `store_corpus` stored (a JSON value): one read at start-up instead of
+        thousands of lookups."""
         if self._db is None:
             return None
         try:
@@ -119,25 +122,15 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             self._warn(exc)
             return None
-        if row is None:
-            return None
-        blob = row[0]
         try:
-            if blob.startswith(b"\x93NUMPY"):
-                return np.load(io.BytesIO(blob), allow_pickle=False)
-            return json.loads(blob)
+            return json.loads(row[0]) if row else None
         except ValueError:
             return None
 
-    def store_corpus(self, key: bytes, value: np.ndarray | list) -> None:
+    def store_corpus(self, key: bytes, value: Any) -> None:
         if self._db is None:
             return
-        if isinstance(value, np.ndarray):
-            buffer = io.BytesIO()
-            np.save(buffer, value.astype(STORED_DTYPE), allow_pickle=False)
-            blob = buffer.getvalue()
-        else:
-            blob = json.dumps(value, ensure_ascii=False).encode()
+        blob = json.dumps(value, ensure_ascii=False).encode()
         try:
             with self._db:
                 self._db.execute(
@@ -151,6 +144,42 @@ class EmbeddingCache:
                 )
         except sqlite3.Error as exc:
             self._warn(exc)
+
+    def matrix(self, key: bytes) -> np.ndarray | None:
+        """A corpus's matrix as `store_matrix` kept it, mapped into memory (read-only)."""
+        folder = self._matrices()
+        if folder is None:
+            return None
+        try:
+            return np.load(folder / f"{key.hex()}.npy", mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
+    def store_matrix(self, key: bytes, matrix: np.ndarray) -> None:
+        """Keep a corpus's matrix as a `.npy` file beside the cache (written whole, then
+        renamed into place), and only the few most recently stored."""
+        folder = self._matrices()
+        if folder is None:
+            return
+        target = folder / f"{key.hex()}.npy"
+        partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
+        try:
+            folder.mkdir(exist_ok=True)
+            with partial.open("wb") as out:
+                np.save(out, matrix, allow_pickle=False)
+            os.replace(partial, target)
+            kept = sorted(folder.glob("*.npy"), key=lambda f: f.stat().st_mtime, reverse=True)
+            for old in kept[KEPT_MATRICES:]:
+                old.unlink(missing_ok=True)
+        except OSError as exc:
+            self._warn(exc)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def _matrices(self) -> Path | None:
+        if self.path is None or self._db is None:
+            return None
+        return self.path.with_name(f"{self.path.stem}.corpora")
 
 
 def corpus_key(model: str, texts: Sequence[str]) -> bytes:
@@ -188,9 +217,9 @@ def embed_all(
 ) -> np.ndarray:
     """Unit vectors for `texts`, in order: from the cache, embedding only the missing ones."""
     key = corpus_key(model, texts)
-    stored = cache.corpus(key)
+    stored = cache.matrix(key)
     if stored is not None and stored.shape[0] == len(texts):
-        return _unit(stored.astype(np.float32))
+        return stored
     unique = list(dict.fromkeys(texts))
     found = cache.get(model, unique)
     missing = [t for t in unique if t not in found]
@@ -201,9 +230,9 @@ def embed_all(
             progress(min(start + BATCH, len(missing)), len(missing))
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    matrix = np.stack([found[t] for t in texts]).astype(np.float32)
-    cache.store_corpus(key, matrix)
-    return _unit(matrix)
+    matrix = _unit(np.stack([found[t] for t in texts]).astype(np.float32))
+    cache.store_matrix(key, matrix)
+    return matrix
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
