@@ -77,10 +77,12 @@ def test_a_change_that_breaks_the_knowledge_is_refused_and_nothing_written(fake,
 
 
 def test_a_change_that_makes_check_worse_fails_its_trial(write_knowledge):
-    path = write_knowledge()
+    path = write_knowledge(
+        SMALL_YAML.replace('"How did he die?"', '"How did he die?", "How did Stakhanov die?"')
+    )
     kb = load(path)
     before = measure(kb, None, {})
-    data = add_example(path.read_bytes(), "when did stakhanov die in the hospital")
+    data = add_example(path.read_bytes(), "how did he die in hospital")
     trial = run_trial(before, data, path, None, None, {})
     assert not trial.passed
     assert any("declined by an out-of-scope example: 0 → 1" in p for p in trial.problems)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bot.knowledge import load
-from bot.matching import Embedder
+from bot.matching import Embedder, Thresholds
 from bot.matching import semantic as semantic_module
 from bot.matching.embeddings import KEPT_MATRICES, EmbeddingCache
 from bot.matching.semantic import UseEncoder, load_encoder
@@ -57,8 +57,15 @@ def test_an_example_sharing_words_but_not_meaning_no_longer_declines(write_knowl
 
 
 def test_a_question_an_example_asks_is_still_declined(write_knowledge, embedder):
+    path = write_knowledge(WITH_EXAMPLES + '  - "when did stakhanov die in the hospital"\n')
+    match = load(path, embedder).index.match("when did stakhanov die in the hospital")
+    assert (match.status, match.out_of_scope) == ("no_match", "when did stakhanov die in the hospital")
+
+
+def test_an_example_is_named_only_when_it_changed_the_outcome(write_knowledge, embedder):
     match = load(write_knowledge(WITH_EXAMPLES), embedder).index.match("when was he born")
-    assert (match.status, match.out_of_scope) == ("no_match", "when was stakhanov born")
+    assert match.best.score < Thresholds().clarify
+    assert (match.status, match.out_of_scope) == ("no_match", None)
 
 
 def test_unrelated_question_is_declined_with_the_encoder(write_knowledge, embedder):

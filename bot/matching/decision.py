@@ -166,10 +166,11 @@ class Matcher:
         signals = self._signals(question)
         return self._candidates(signals, limit), " ".join(signals.lexical.tokens)
 
-    def _closest_example(self, s: _Signals, best: int | None, limits: Thresholds) -> str | None:
+    def _closest_example(self, s: _Signals, best: int, limits: Thresholds) -> str | None:
         """The out-of-scope example that rivals the best entry's closest phrasing, if any.
 
-        Phrasing against phrasing: an entry's whole vocabulary covers many detail
+        Asked only when the best entry scores enough to be answered or offered, so an example
+        is named only when it changes the outcome. Phrasing against phrasing: an entry's whole vocabulary covers many detail
         questions it cannot answer ("which hospital did he die in?"), an example does not.
         """
         declining = self.lexical.declining
@@ -180,8 +181,6 @@ class Matcher:
             return self.lexical.texts[row]
         if s.lexical.exact >= 0 or s.per_row[row] < limits.clarify:
             return None
-        if best is None:
-            return self.lexical.texts[row]
         rival = self.lexical.best_row(s.per_row, best)
         close = s.per_row[row] >= s.per_row[rival] - self.fusion.example_lead
         if not (close and self.lexical.explains_as_much(row, rival, s.lexical.tokens)):
@@ -209,12 +208,11 @@ class Matcher:
         s = self._signals(question, held_out)
         normalised = " ".join(s.lexical.tokens)
         candidates = self._candidates(s, 5)
-        best = int(np.argmax(s.per_entry)) if candidates else None
-        example = self._closest_example(s, best, limits)
-        if example is not None:
-            return Match("no_match", candidates, normalised, out_of_scope=example)
         if not candidates or candidates[0].score < limits.clarify:
             return Match("no_match", candidates, normalised)
+        example = self._closest_example(s, int(np.argmax(s.per_entry)), limits)
+        if example is not None:
+            return Match("no_match", candidates, normalised, out_of_scope=example)
         top = candidates[0].score
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
         if top >= limits.answer and top - runner_up >= limits.margin:
