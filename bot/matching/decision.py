@@ -170,8 +170,9 @@ class Matcher:
         """The out-of-scope example that rivals the best entry's closest phrasing, if any.
 
         Asked only when the best entry scores enough to be answered or offered, so an example
-        is named only when it changes the outcome. Phrasing against phrasing: an entry's whole vocabulary covers many detail
-        questions it cannot answer ("which hospital did he die in?"), an example does not.
+        is named only when it changes the outcome. Phrasing against phrasing: an entry's
+        whole vocabulary covers many detail questions it cannot answer ("which hospital did
+        he die in?"), an example does not.
         """
         declining = self.lexical.declining
         if declining < 0 or len(s.per_row) == 0:
