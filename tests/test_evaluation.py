@@ -81,13 +81,18 @@ FLOORS = {
     "newtopics6.yaml": (0.86, 0.21, 0.82, 0.32),  # English 82.2 %, Russian false 31.6 %
     # blind, seven styles, measured twice unseen (on arrival and at the session's end; see its header)
     "realstyle15.yaml": (0.79, 0.05, 0.75, 0.07),  # Russian 75.0 %, ru/en false 6.2 / 5.9 %
+    # blind, seven styles, harder: measured on arrival at 68.2 % / 8.3 % (see its header)
+    "realstyle16.yaml": (0.68, 0.09, 0.59, 0.19),  # English 59.4 %, English false 18.8 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE: dict[str, int] = {}
+DECLINED_BY_EXAMPLE: dict[str, int] = {"realstyle16.yaml": 4}
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
 # "як працює відбійний молоток" (how does a jackhammer work) now reads as the portrait's coal
-# hammer, 1 of its 14 Ukrainian traps.
+# hammer, 1 of its 14 Ukrainian traps. realstyle16 arrived with four: examples about a neighbouring
+# detail (which paper first wrote of him, the palace's name, who else was made a Hero, what Torez is
+# called now) decline a question its entry answers; dropping them lets other examples take over or
+# adds false answers elsewhere (tried 2026-12-06).
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_PER_LANGUAGE = 0.15
 
