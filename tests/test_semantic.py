@@ -68,6 +68,21 @@ def test_an_example_is_named_only_when_it_changed_the_outcome(write_knowledge, e
     assert (match.status, match.out_of_scope) == ("no_match", None)
 
 
+def test_a_clear_agreement_of_both_signals_answers_below_the_answer_line(write_knowledge, embedder):
+    path = write_knowledge(WITH_EXAMPLES)
+    fused = load(path, embedder).index.match("how many tons in a shift")
+    lexical = load(path).index.match("how many tons in a shift")
+    assert fused.best.score < Thresholds().answer
+    assert (fused.status, fused.best.entry_id) == ("answered", "record")
+    assert (lexical.status, lexical.best.entry_id) == ("clarify", "record")
+
+
+def test_no_clear_agreement_when_an_example_reads_nearly_as_close(write_knowledge, embedder):
+    path = write_knowledge(WITH_EXAMPLES + '  - "what is the daily output of a coal hewer"\n')
+    match = load(path, embedder).index.match("how many tons in a shift")
+    assert (match.status, match.best.entry_id, match.out_of_scope) == ("clarify", "record", None)
+
+
 def test_unrelated_question_is_declined_with_the_encoder(write_knowledge, embedder):
     match = load(write_knowledge(WITH_EXAMPLES), embedder).index.match("who won the 1988 olympics")
     assert match.status == "no_match"
