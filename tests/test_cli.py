@@ -282,7 +282,7 @@ def test_accepting_an_unknown_key_is_a_message_not_a_traceback(tmp_path, write_k
 
 
 def test_console_picks_a_did_you_mean_option_by_its_number():
-    out = run("console", stdin="miners\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    out = run("console", stdin="coal\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
     assert "  1. " in out
     picked = out.split("  1. ", 1)[1].splitlines()[0]
     answer = out.rsplit("Type the number", 1)[-1]
