@@ -79,7 +79,7 @@ FLOORS = {
     # blind, with a sixth style (misremembered premises), measured twice unseen (see its header)
     "realstyle14.yaml": (0.71, 0.07, 0.58, 0.1),  # English 58.3 %, Russian false 10 %
     # blind, the 24 issue-13 topics only, measured on arrival at 86.5 % / 31.5 % (see its header)
-    "newtopics6.yaml": (0.9, 0.21, 0.82, 0.32),  # English 82.2 %, Russian false 31.6 %
+    "newtopics6.yaml": (0.9, 0.19, 0.82, 0.27),  # English 82.2 %, Russian false 26.3 % (31.6 before)
     # blind, seven styles, measured twice unseen (on arrival and at the session's end; see its header)
     "realstyle15.yaml": (0.83, 0.05, 0.75, 0.07),  # Russian 75.0 %, ru/en false 6.2 / 5.9 %
     # blind, seven styles, harder: measured on arrival at 68.2 % / 8.3 %, unseen at the end of
