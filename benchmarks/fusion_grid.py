@@ -117,6 +117,11 @@ def objective(tallies: list[Tally]) -> float:
     return float(np.mean([t.top1 - FALSE_PENALTY * t.false_answer_rate for t in tallies]))
 
 
+def best_on(table: dict, choices: list, names) -> object:
+    """The choice (a row of `table`: set name -> Tally) with the best objective on `names`."""
+    return max(choices, key=lambda c: objective([table[c][n] for n in names]))
+
+
 def grid(name: str) -> list[Fusion]:
     g = GRID[name]
     return [Fusion(*values) for values in itertools.product(*g.values())]
@@ -139,9 +144,9 @@ def cross_validate_clear(sets: dict) -> None:
     print("| --- | ---: | ---: | --- |")
     for held in sets:
         rest = [n for n in sets if n != held]
-        best = max(candidates, key=lambda f: objective([table[f][n] for n in rest]))
+        best = best_on(table, candidates, rest)
         print(f"| {held} | {fmt(table[off][held])} | {fmt(table[best][held])} | {clear(best)} |")
-    best = max(candidates, key=lambda f: objective(list(table[f].values())))
+    best = best_on(table, candidates, sets)
     print(
         f"chosen on all sets: {clear(best)}, objective {objective(list(table[best].values())):.4f}"
         f" (no clear line {objective(list(table[off].values())):.4f}; shipped {clear(FUSED)},"
@@ -200,13 +205,13 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: | --- |")
         for held in sets:
             rest = [n for n in sets if n != held]
-            best = max(candidates, key=lambda f: objective([table[f][n] for n in rest]))
-            lead = max(leads, key=lambda g: objective([sem[g][n] for n in rest]))
+            best = best_on(table, candidates, rest)
+            lead = best_on(sem, list(leads), rest)
             print(
                 f"| {held} | {fmt(lex[held])} | {fmt(sem[lead][held])} | "
                 f"{fmt(table[best][held])} | {describe(best)} |"
             )
-        best = max(candidates, key=lambda f: objective(list(table[f].values())))
+        best = best_on(table, candidates, sets)
         print(
             f"chosen on all sets: {describe(best)}; objective "
             f"{objective(list(table[best].values())):.4f} (lexical only "

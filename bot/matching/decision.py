@@ -106,6 +106,8 @@ class Match:
 class _Signals:
     lexical: LexicalScores
     cosines: np.ndarray | None
+    nearest: np.ndarray | None
+    """Per entry slot, the cosine of its closest phrasing (None without the encoder)."""
     per_entry: np.ndarray
     per_row: np.ndarray
 
@@ -123,26 +125,26 @@ class Matcher:
         left_out = self.lexical.held_out(held_out) if held_out is not None else None
         lexical = self.lexical.score(question, left_out)
         per_entry = np.maximum(lexical.per_entry, 0.0)
-        cosines = None
+        cosines = nearest = None
         if self.semantic is not None and lexical.exact < 0 and len(lexical.per_row):
             cosines = (
                 self.semantic.similarities(question)
                 if held_out is None
                 else self.semantic.held_out_similarities(held_out)
             )
-            per_entry = per_entry + self._agreement(cosines)
+            nearest = np.maximum.reduceat(cosines, self.lexical.row_starts)
+            per_entry = per_entry + self._agreement(nearest)
         if lexical.exact >= 0:
             per_entry = per_entry.copy()
             per_entry[lexical.exact] = 100.0
         if self.lexical.declining >= 0:
             per_entry[self.lexical.declining] = -1.0
-        return _Signals(lexical, cosines, np.minimum(per_entry, 100.0), lexical.per_row)
+        return _Signals(lexical, cosines, nearest, np.minimum(per_entry, 100.0), lexical.per_row)
 
-    def _agreement(self, cosines: np.ndarray) -> np.ndarray:
+    def _agreement(self, nearest: np.ndarray) -> np.ndarray:
         """The bonus of the entry the encoder ranks first, by its lead over the next; when an
         out-of-scope example reads closest, the same amount is taken from every entry."""
         bonus = np.zeros(len(self.entry_ids))
-        nearest = np.maximum.reduceat(cosines, self.lexical.row_starts)
         if len(nearest) < 2:
             return bonus
         first, second = np.argsort(-nearest)[:2]
@@ -156,9 +158,9 @@ class Matcher:
     def _agrees_clearly(self, s: _Signals, best: int) -> bool:
         """Whether the encoder reads the lexical best entry clearly closest: ahead of every
         other entry by `clear_lead` and of every out-of-scope example by `clear_gap`."""
-        if s.cosines is None:
+        nearest = s.nearest
+        if nearest is None:
             return False
-        nearest = np.maximum.reduceat(s.cosines, self.lexical.row_starts)
         declining = self.lexical.declining
         others = np.delete(nearest, [i for i in (best, declining) if i >= 0])
         example = nearest[declining] if declining >= 0 else -1.0
