@@ -85,9 +85,11 @@ FLOORS = {
     # blind, seven styles, harder: measured on arrival at 68.2 % / 8.3 %, unseen at the end of
     # that session at 75.0 % / 8.3 % (see its header)
     "realstyle16.yaml": (0.75, 0.09, 0.7, 0.19),  # English 70.3 %, English false 18.8 %
+    # blind, seven new styles, measured on arrival at 67.2 % / 8.3 % (see its header), kept unseen
+    "realstyle17.yaml": (0.67, 0.09, 0.62, 0.13),  # English 62.5 %, Ukrainian false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE: dict[str, int] = {"realstyle16.yaml": 2}
+DECLINED_BY_EXAMPLE: dict[str, int] = {"realstyle16.yaml": 2, "realstyle17.yaml": 5}
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
 # "як працює відбійний молоток" (how does a jackhammer work) now reads as the portrait's coal
