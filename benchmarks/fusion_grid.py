@@ -79,7 +79,7 @@ class E5Encoder:
 
 
 def encoder(name: str):
-    from bot.matching.semantic import UseEncoder
+    from bot.matching.encoder import UseEncoder
 
     return {"use": UseEncoder, "e5": E5Encoder}[name]()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import signal
@@ -54,7 +55,7 @@ def knowledge_path(args: argparse.Namespace, settings: Settings) -> Path:
 
 def make_embedder(settings: Settings) -> Embedder | None:
     """The semantic signal's encoder and cache, or None when it is off or not installed."""
-    from bot.matching.semantic import load_encoder
+    from bot.matching.encoder import load_encoder
 
     encoder = load_encoder(settings.semantic_matching, settings.cache_dir)
     if encoder is None:
@@ -82,14 +83,18 @@ def report_progress(done: int, total: int) -> None:
 
 
 def open_knowledge(args: argparse.Namespace, settings: Settings) -> LiveKnowledge:
+    """The knowledge for a command, kept until exit: its objects are frozen out of the
+    garbage collector, so the collection at exit skips them (0.05 s of every `ask`)."""
     embedder = make_embedder(settings)  # first: the encoder loads while the knowledge is read
     from bot.knowledge import KnowledgeError, LiveKnowledge
 
     cache = embedder.cache if embedder else open_cache(settings)
     try:
-        return LiveKnowledge(knowledge_path(args, settings), embedder, cache)
+        live = LiveKnowledge(knowledge_path(args, settings), embedder, cache)
     except KnowledgeError as exc:
         raise CommandError(f"cannot load the knowledge file:\n{exc}") from None
+    gc.freeze()
+    return live
 
 
 def utf8_lines(stream: TextIO) -> TextIO:

@@ -22,7 +22,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     VERSION as PYDANTIC_VERSION,
 )
@@ -42,10 +41,8 @@ from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 from bot.matching import lexical as lexical_matching
 from bot.matching.lexical import TokenCache
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FILE_BYTES = 1024 * 1024
 CYRILLIC_LANGUAGES = ("ru", "uk")
-MAX_NODES = 200_000
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
@@ -55,6 +52,7 @@ _VALIDATING_CODE = (
         Path(module.__file__ or "").read_bytes()
         for module in (sys.modules[__name__], language, normalise, lexical_matching)
     )
+    + Path(__file__).with_name("yamlfile.py").read_bytes()
     + PYDANTIC_VERSION.encode()
 )
 """Besides the bytes, what decides whether they are valid: a remembered model is reused only
@@ -319,6 +317,17 @@ def _validated(data: bytes, path: Path) -> KnowledgeFile:
     return model
 
 
+def _parse_yaml(data: bytes, path: Path) -> tuple[dict[str, Any], dict[Any, int]]:
+    """The file's YAML and its entries' lines. PyYAML is imported here, not at start-up: a
+    remembered file never needs it (0.02 s of every start)."""
+    from bot import yamlfile
+
+    try:
+        return yamlfile.read(data, path)
+    except yamlfile.YamlProblems as exc:
+        raise KnowledgeError(exc.problems) from None
+
+
 def _remembered(data: bytes, path: Path, cache: TokenCache | None) -> KnowledgeFile | None:
     """The model of bytes that passed every check before, with the same code: validated
     again from JSON, since parsing the YAML and checking the phrasings is most of a load's
@@ -355,101 +364,6 @@ def _build(
         out_of_scope=model.out_of_scope,
         index=index,
     )
-
-
-def _parse_yaml(data: bytes, path: Path) -> tuple[Any, dict[int, int]]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise KnowledgeError([f"{path}: line {line}: not valid UTF-8"]) from None
-    loader = _SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise KnowledgeError([f"{path}: file is empty"])
-        problems = _check_nodes(node, path)
-        if problems:
-            raise KnowledgeError(problems)
-        raw = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f"line {mark.line + 1}: " if mark else ""
-        raise KnowledgeError([f"{path}: {at}invalid YAML: {exc.problem or exc.context}"]) from None
-    except yaml.YAMLError as exc:
-        raise KnowledgeError([f"{path}: invalid YAML: {exc}"]) from None
-    except RecursionError:
-        raise KnowledgeError([f"{path}: YAML is nested too deeply"]) from None
-    finally:
-        loader.dispose()
-    if not isinstance(raw, dict):
-        raise KnowledgeError([f"{path}: the top level must be a mapping with sources and entries"])
-    return raw, _entry_lines(node)
-
-
-def _check_nodes(root: yaml.Node, path: Path) -> list[str]:
-    """Refuse alias bombs and duplicate keys before anything is constructed."""
-    sizes: dict[int, int] = {}
-    problems: list[str] = []
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in sizes:
-            continue
-        children = _children(node)
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in sizes)
-            if isinstance(node, yaml.MappingNode):
-                problems += _duplicate_keys(node, path)
-            continue
-        sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
-        if sizes[id(node)] > MAX_NODES:
-            return [f"{path}: too many nodes once aliases are expanded (an alias bomb?)"]
-    return problems
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
-
-
-def _duplicate_keys(node: yaml.MappingNode, path: Path) -> list[str]:
-    seen: set[str] = set()
-    problems = []
-    for key, _ in node.value:
-        if isinstance(key, yaml.ScalarNode):
-            if key.value in seen:
-                line = key.start_mark.line + 1
-                problems.append(f"{path}: line {line}: duplicate key '{key.value}'")
-            seen.add(key.value)
-    return problems
-
-
-def _entry_lines(root: yaml.Node) -> dict[Any, int]:
-    """Line numbers: of each entry (by index) and of each citation's quote (by entry index
-    and citation number)."""
-    lines: dict[Any, int] = {}
-    for i, item in enumerate(_node_items(_node_value(root, "entries"))):
-        lines[i] = item.start_mark.line + 1
-        for n, citation in enumerate(_node_items(_node_value(item, "citations")), 1):
-            quote = _node_value(citation, "quote")
-            if quote is not None:
-                lines[(i, n)] = quote.start_mark.line + 1
-    return lines
-
-
-def _node_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if not isinstance(node, yaml.MappingNode):
-        return None
-    return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-
-
-def _node_items(node: yaml.Node | None) -> list[yaml.Node]:
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from bot import knowledge
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
 from bot.matching.embeddings import EmbeddingCache
 from tests.conftest import SMALL_YAML
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def problems_of(path: Path) -> list[str]:
@@ -254,6 +258,19 @@ def test_a_file_validated_before_is_read_back_without_parsing_its_yaml(
     monkeypatch.setattr(knowledge, "_parse_yaml", no_yaml)
     again = load(path, cache=cache)
     assert again.entries == first.entries and again.sources == first.sources
+
+
+def test_a_file_validated_before_loads_without_importing_pyyaml(write_knowledge, tmp_path):
+    path = write_knowledge()
+    load(path, cache=EmbeddingCache(tmp_path / "cache.sqlite3"))
+    code = (
+        "import sys; from pathlib import Path; from bot.knowledge import load; "
+        "from bot.matching.embeddings import EmbeddingCache; "
+        f"load(Path({str(path)!r}), cache=EmbeddingCache(Path({str(tmp_path / 'cache.sqlite3')!r}))); "
+        "print('yaml' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT)
+    assert result.stdout.strip() == b"False", result.stderr.decode()
 
 
 def test_a_remembered_file_whose_source_changed_is_refused_with_the_quotes_line(

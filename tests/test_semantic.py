@@ -14,9 +14,9 @@ import pytest
 
 from bot.knowledge import load
 from bot.matching import Embedder, Thresholds
-from bot.matching import semantic as semantic_module
+from bot.matching import encoder as encoder_module
 from bot.matching.embeddings import KEPT_MATRICES, EmbeddingCache
-from bot.matching.semantic import UseEncoder, load_encoder
+from bot.matching.encoder import UseEncoder, load_encoder
 from tests.conftest import SMALL_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,6 +195,12 @@ def test_an_unwritable_cache_folder_reads_the_packaged_weights(tmp_path, caplog)
     assert "cannot keep the encoder weights snapshot" in caplog.text
 
 
+def test_the_encoder_module_starts_a_load_before_numpy_is_imported():
+    code = "import sys, bot.matching.encoder; print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT)
+    assert result.stdout.strip() == b"False", result.stderr.decode()
+
+
 def test_the_setting_off_means_lexical_only_with_a_log_line(caplog):
     with caplog.at_level(logging.INFO):
         assert load_encoder(enabled=False) is None
@@ -202,7 +208,7 @@ def test_the_setting_off_means_lexical_only_with_a_log_line(caplog):
 
 
 def test_a_missing_encoder_package_means_lexical_only_with_a_log_line(monkeypatch, caplog):
-    monkeypatch.setattr(semantic_module, "find_spec_ok", lambda name: False)
+    monkeypatch.setattr(encoder_module, "find_spec_ok", lambda name: False)
     with caplog.at_level(logging.WARNING):
         assert load_encoder(enabled=True) is None
     assert "semantic matching unavailable" in caplog.text and "lexical only" in caplog.text

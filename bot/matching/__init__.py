@@ -1,7 +1,8 @@
 """Matching a question to the knowledge: a lexical and a semantic signal, and the decision.
 
 `lexical` scores token overlap (typos, transliteration, stop words, IDF weights);
-`semantic` scores a sentence encoder's cosine; `embeddings` keeps phrasing vectors on disk;
+`encoder` loads the sentence encoder in the background; `semantic` scores its cosine;
+`embeddings` keeps phrasing vectors on disk;
 `weights` keeps the encoder's weights ready to load; `decision` fuses both signals into
 answer, "did you mean" or decline; `thresholds` holds the scores it decides by.
 

@@ -117,21 +117,21 @@ class LexicalIndex:
                 spellings.setdefault(variant, vocab[target])
         self._spellings = list(spellings)
         self._spelling_ids = list(spellings.values())
-        self._rows_with = _postings(vocab, (set(tokens) for _, _, tokens in phrasings))
-        self._entries_with = _postings(vocab, bags)
+        keys = [frozenset(tokens) for tokens in self._tokens]
+        row_of, row_vids = _incidence(vocab, keys)
+        entry_of, entry_vids = _incidence(vocab, bags)
+        self._rows_with = _postings(len(vocab), row_of, row_vids)
+        self._entries_with = _postings(len(vocab), entry_of, entry_vids)
         self._bags = tuple(bags)
         n = max(len(self.entry_ids) - (self.declining >= 0), 1)
-        self._idf = np.array(
-            [math.log(1 + n / max(len(e) - (self.declining in e), 1)) for e in self._entries_with]
-        )
+        holders = np.bincount(entry_vids[entry_of != self.declining], minlength=len(vocab))
+        self._idf = np.log(1 + n / np.maximum(holders, 1))
         self._unknown = UNKNOWN_WEIGHT * math.log(1 + n)
-        idf = self._idf.tolist()
-        totals = [sum(idf[vocab[t]] for t in set(tokens)) for _, _, tokens in phrasings]
-        self._totals = np.maximum(np.array(totals, dtype=float), 1e-9)
+        totals = np.bincount(row_of, weights=self._idf[row_vids], minlength=len(phrasings))
+        self._totals = np.maximum(totals, 1e-9)
         self._aliases: dict[str, tuple[tuple[int, float], ...]] = {}
         self._exact: dict[frozenset[str], int] = {}
-        for entry, _, tokens in phrasings:
-            key = frozenset(tokens)
+        for entry, key in zip(self._entry_of.tolist(), keys, strict=True):
             if key:
                 self._exact[key] = entry if self._exact.get(key, entry) == entry else -1
 
@@ -437,10 +437,22 @@ def _clauses(question: str) -> list[str]:
     return parts[:MAX_CLAUSES] if len(parts) > 1 else []
 
 
-def _postings(vocab: Mapping[str, int], groups: Iterable[Iterable[str]]) -> list[np.ndarray]:
+def _incidence(
+    vocab: Mapping[str, int], groups: Iterable[frozenset[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each (group, vocabulary id) pair of a group holding that word, as two parallel arrays
+    in group order: the sparse matrix the postings, idf and totals are read from at once."""
+    sizes: list[int] = []
+    vids: list[int] = []
+    for group in groups:
+        sizes.append(len(group))
+        vids.extend(map(vocab.__getitem__, group))
+    group_of = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    return group_of, np.array(vids, dtype=np.int64)
+
+
+def _postings(size: int, group_of: np.ndarray, vids: np.ndarray) -> list[np.ndarray]:
     """For each vocabulary id, the indexes of the groups (rows or entries) containing it."""
-    found: list[list[int]] = [[] for _ in vocab]
-    for index, group in enumerate(groups):
-        for token in group:
-            found[vocab[token]].append(index)
-    return [np.array(f, dtype=np.int64) for f in found]
+    grouped = group_of[np.argsort(vids, kind="stable")]
+    ends = np.cumsum(np.bincount(vids, minlength=size)).tolist()
+    return [grouped[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
