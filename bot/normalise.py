@@ -104,10 +104,20 @@ SMALL_TALK: frozenset[str] = ABOUT_THE_BOT | frozenset(
 )
 
 
+OPTION_NUMBERS: frozenset[str] = frozenset("123456789")
+"""What a "did you mean" option is picked by: typed alone, with no options pending (in a chat
+they are buttons), it is a stale choice, not a question about whatever has a "1" in it."""
+
+
 def is_small_talk(text: str) -> bool:
-    """A greeting, thanks or "how are you" with nothing else in it."""
+    """A greeting, thanks or "how are you" with nothing else in it, or an option number."""
     found = words(text)
-    return bool(found) and all(w in SMALL_TALK for w in found)
+    return bool(found) and all(w in SMALL_TALK or w in OPTION_NUMBERS for w in found)
+
+
+def is_option_number(text: str) -> bool:
+    found = words(text)
+    return len(found) == 1 and found[0] in OPTION_NUMBERS
 
 
 _EN_STEMMER = snowballstemmer.stemmer("english")

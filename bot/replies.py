@@ -10,7 +10,7 @@ from typing import Any
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase, Source
 from bot.matching import Candidate, Match, Status, Thresholds
-from bot.normalise import ABOUT_THE_BOT, without_surrogates, words
+from bot.normalise import ABOUT_THE_BOT, is_option_number, without_surrogates, words
 
 TELEGRAM_LIMIT = 4096
 
@@ -54,6 +54,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Здравствуйте! Спросите меня что-нибудь об Алексее Стаханове и стахановском "
         "движении, например: когда умер Стаханов?",
         "uk": "Вітаю! Запитайте мене будь-що про Олексія Стаханова і стахановський рух, "
+        "наприклад: коли помер Стаханов?",
+    },
+    "no_options": {
+        "en": "There is nothing to choose from just now. Ask me a question about Aleksei "
+        "Stakhanov, for example: when did Stakhanov die?",
+        "ru": "Сейчас выбирать не из чего. Задайте вопрос об Алексее Стаханове, например: "
+        "когда умер Стаханов?",
+        "uk": "Зараз немає з чого вибирати. Поставте питання про Олексія Стаханова, "
         "наприклад: коли помер Стаханов?",
     },
     "related": {"en": "Related", "ru": "Связанные вопросы", "uk": "Пов'язані питання"},
@@ -415,7 +423,9 @@ _THANKS = frozenset("thanks thank thx ty cheers спасибо дякую".split
 
 def small_talk_reply(reply: Reply) -> str:
     """The message key for small talk: thanks get "you're welcome", questions about the bot
-    what it is, the rest a greeting."""
+    what it is, an option number with nothing to choose from a hint, the rest a greeting."""
+    if is_option_number(reply.question):
+        return "no_options"
     found = set(words(reply.question))
     if _THANKS & found:
         return "thanks"

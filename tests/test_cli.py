@@ -281,6 +281,11 @@ def test_accepting_an_unknown_key_is_a_message_not_a_traceback(tmp_path, write_k
     assert b"Traceback" not in result.stderr
 
 
+def test_console_number_without_options_pending_gets_a_hint():
+    out = run("console", stdin="2\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    assert "nothing to choose from" in out and "  1. " not in out
+
+
 def test_console_picks_a_did_you_mean_option_by_its_number():
     out = run("console", stdin="coal\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
     assert "  1. " in out

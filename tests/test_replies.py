@@ -128,5 +128,19 @@ def test_questions_about_the_bot_itself_are_answered_as_such(kb, question, langu
     assert replies.plain(reply, kb).startswith(says)
 
 
+@pytest.mark.parametrize(("typed", "language"), [("1", None), ("2.", "ru"), (" 3 ", "uk")])
+def test_an_option_number_with_nothing_to_choose_from_gets_a_hint_not_suggestions(
+    kb, typed, language
+):
+    reply = replies.reply_to(kb, typed, language=language)
+    assert (reply.status, reply.suggestions, reply.further) == ("no_match", (), ())
+    hint = replies.MESSAGES["no_options"][reply.language]
+    assert replies.plain(reply, kb) == hint
+
+
+def test_a_number_that_is_a_fact_is_still_a_question(kb):
+    assert replies.reply_to(kb, "102").status != "no_match"
+
+
 def test_a_question_about_who_made_the_record_is_not_about_the_bot(kb):
     assert not replies.reply_to(kb, "who made the record").match.small_talk

@@ -382,6 +382,11 @@ def test_thanks_get_you_are_welcome_not_hello(fake, bot):
     assert "welcome" in reply and "Hello" not in reply
 
 
+def test_a_typed_option_number_gets_a_hint_not_three_unrelated_entries(fake, bot):
+    sent = ask(fake, "1")
+    assert "nothing to choose from" in sent["text"] and "reply_markup" not in sent
+
+
 def test_greetings_are_not_logged_as_unanswered(fake, bot):
     ask(fake, "hi")
     ask(fake, "thanks!")
