@@ -63,7 +63,7 @@ def test_twenty_megabyte_knowledge_file_is_refused_before_parsing(tmp_path):
     from bot.knowledge import load
 
     started = time.perf_counter()
-    with pytest.raises(KnowledgeError, match="larger than 1 MiB"):
+    with pytest.raises(KnowledgeError, match="larger than 2 MiB"):
         load(big)
     assert time.perf_counter() - started < 1.0
 

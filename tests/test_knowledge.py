@@ -120,10 +120,10 @@ def test_missing_source_text_is_refused(write_knowledge):
     assert "source 'src'" in problem and "missing.txt" in problem
 
 
-def test_file_over_one_mebibyte_is_refused(write_knowledge):
+def test_file_over_the_size_limit_is_refused(write_knowledge):
     path = write_knowledge(SMALL_YAML + "#" * MAX_FILE_BYTES)
     (problem,) = problems_of(path)
-    assert "larger than 1 MiB" in problem
+    assert "larger than 2 MiB" in problem
 
 
 def test_alias_bomb_is_refused_quickly(write_knowledge):

@@ -20,6 +20,7 @@ from bot.charts import stats_png
 from bot.files import replace_file
 from bot.knowledge import (
     MAX_FILE_BYTES,
+    TOO_LARGE,
     KnowledgeError,
     home_path,
 )
@@ -95,7 +96,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
     if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
-        await message.reply_text("That file is larger than 1 MiB; nothing changed.")
+        await message.reply_text(f"That {TOO_LARGE}; nothing changed.")
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     svc = services(context)
