@@ -89,7 +89,11 @@ FLOORS = {
     "realstyle17.yaml": (0.67, 0.09, 0.62, 0.13),  # English 62.5 %, Ukrainian false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
-DECLINED_BY_EXAMPLE: dict[str, int] = {"realstyle16.yaml": 2, "realstyle17.yaml": 5}
+DECLINED_BY_EXAMPLE: dict[str, int] = {
+    "realstyle14.yaml": 1,
+    "realstyle16.yaml": 2,
+    "realstyle17.yaml": 5,
+}
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
 # "як працює відбійний молоток" (how does a jackhammer work) now reads as the portrait's coal
@@ -97,7 +101,10 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {"realstyle16.yaml": 2, "realstyle17.yaml"
 # detail (which paper first wrote of him, the palace's name, who else was made a Hero, what Torez is
 # called now) decline a question its entry answers; dropping them lets other examples take over or
 # adds false answers elsewhere (tried 2026-12-06). Two remain after that session's phrasings:
-# the newspaper and the palace of culture.
+# the newspaper and the palace of culture. realstyle14's "Стаханов помер у 1990-х, вже за
+# незалежної України?" was answered from the nostalgia entry until the quiz phrasings of
+# 2026-12-06 (fourth session) lifted the death entry; now "скільки років було стаханову коли він
+# помер" (his age at death, which no answer gives) declines it, offering the death entry.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_PER_LANGUAGE = 0.15
 
