@@ -29,70 +29,71 @@ FLOORS = {
     "holdout2.yaml": (0.98, 0.02),
     "holdout3.yaml": (0.96, 0.01),
     "holdout4.yaml": (0.96, 0.03),
-    "holdout5.yaml": (0.97, 0.02),
-    "holdout6.yaml": (0.97, 0.03),
-    "holdout7.yaml": (0.95, 0.06),  # 94.97 %: two shift-length cases relabelled in, one clarifies
-    "holdout8.yaml": (0.96, 0.1, 0.95, 0.18),  # Ukrainian false answers 18 %
-    "holdout9.yaml": (0.96, 0.02),
-    "realstyle1.yaml": (0.9, 0.08, 0.85, 0.19),  # 6 relabelled to stakhanovite-rewards
+    "holdout5.yaml": (0.98, 0.02),
+    "holdout6.yaml": (0.98, 0.03),
+    "holdout7.yaml": (0.97, 0.06),  # 94.97 %: two shift-length cases relabelled in, one clarifies
+    "holdout8.yaml": (0.96, 0.1, 0.96, 0.18),  # Ukrainian false answers 18 %
+    "holdout9.yaml": (0.97, 0.02),
+    "realstyle1.yaml": (0.91, 0.08, 0.91, 0.19),  # 6 relabelled to stakhanovite-rewards
     # a repression follow-up now clarifies; "how many died in Stalin's repressions" is answered
     # by the repression entry since this session's phrasings (Russian false 2 of 11); English
     # 83.8 %: "Describe how the movement came to an end" clarifies since "describe" is a stop word
-    "realstyle2.yaml": (0.92, 0.12, 0.87, 0.19),
+    "realstyle2.yaml": (0.92, 0.12, 0.88, 0.19),
     # English 76.5 % (its shift-length question, relabelled in, clarifies); relabels to
     # second-record and record-1935 leave its one Ukrainian false answer 1 of 5 (18.2 % with also)
-    "realstyle3.yaml": (0.9, 0.05, 0.78, 0.19),
-    "realstyle4.yaml": (0.92, 0.11, 0.79, 0.24),  # English 78.2 %; Ukrainian false 8.3 % (23 % before)
+    "realstyle3.yaml": (0.93, 0.05, 0.89, 0.19),
+    "realstyle4.yaml": (0.92, 0.11, 0.91, 0.24),  # English 78.2 %; Ukrainian false 8.3 % (23 % before)
     # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
     # Ukrainian 71.7 % ("ким працював стаханов потім" now offers Karaganda first), ru/uk false 25 %
-    "realstyle5.yaml": (0.82, 0.16, 0.73, 0.25),
+    "realstyle5.yaml": (0.85, 0.16, 0.83, 0.25),
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
     # detail questions whose entry says its sources don't give the detail were relabelled
     # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
-    "newtopics1.yaml": (0.89, 0.06, 0.83, 0.12),
+    "newtopics1.yaml": (0.89, 0.06, 0.88, 0.12),
     # the second blind set for them: measured once at 87.9 % / 20.0 % (see its header);
     # nine such detail questions relabelled likewise
-    "newtopics2.yaml": (0.93, 0.08, 0.88, 0.14),
+    "newtopics2.yaml": (0.93, 0.08, 0.89, 0.14),
     # written blind over all topics: measured once at 86.7 % / 4.4 % (see its header); the bot's
     # "about me" reply now declines "who made you"
-    "realstyle6.yaml": (0.95, 0.04, 0.91, 0.07),  # Ukrainian 87.1 %, false 6.7 %
+    "realstyle6.yaml": (0.96, 0.04, 0.95, 0.07),  # Ukrainian 87.1 %, false 6.7 %
     # two more blind sets over all topics, measured once at 87.8 % / 3.8 % and 88.2 % / 4.2 %;
     # since then six detail questions were relabelled (see their headers)
-    "realstyle7.yaml": (0.93, 0.01, 0.89, 0.01),
-    "realstyle8.yaml": (0.93, 0.04, 0.91, 0.05),  # the hewers' norm question now clarifies (68.3)
+    "realstyle7.yaml": (0.93, 0.01, 0.92, 0.01),
+    "realstyle8.yaml": (0.94, 0.04, 0.91, 0.05),  # the hewers' norm question now clarifies (68.3)
     # the last two blind sets of the session, measured once at 72.0 % / 7.4 % and 79.8 % / 12.5 %
-    "realstyle9.yaml": (0.85, 0.04, 0.77, 0.04),  # Russian 74.6 %
-    "newtopics3.yaml": (0.91, 0.06, 0.85, 0.09),  # Ukrainian 85.7 %, English false 8.3 %
+    "realstyle9.yaml": (0.86, 0.04, 0.85, 0.04),  # Russian 74.6 %
+    "newtopics3.yaml": (0.91, 0.06, 0.89, 0.09),  # Ukrainian 85.7 %, English false 8.3 %
     # sealed until the session's matcher was final, measured once at 82.0 % / 2.5 % (see its header)
-    "realstyle10.yaml": (0.91, 0.03, 0.84, 0.04),  # English 82.5 % (Russian was 77.8 %)
+    "realstyle10.yaml": (0.92, 0.03, 0.9, 0.04),  # English 82.5 % (Russian was 77.8 %)
     # the Encyclopedia.com entries' blind set, measured once at 62.5 % / 3.3 %, then studied: 80.8 %
     # after 48 phrasings for those thin entries
     "newtopics4.yaml": (0.9, 0.01, 0.85, 0.01),  # Ukrainian 85.4 %; no false answers since 2026-12-06
     # this session's two blind sets, measured on arrival at 70.6 % / 10.0 % and 66.7 % / 15.6 %
     # (see their headers), then studied
-    "realstyle11.yaml": (0.86, 0.1, 0.78, 0.1),  # English 76.7 % (70.0 % before)
-    "newtopics5.yaml": (0.82, 0.09, 0.7, 0.14),  # English 70.0 %, Ukrainian false 13.3 %
+    "realstyle11.yaml": (0.88, 0.1, 0.86, 0.1),  # English 76.7 % (70.0 % before)
+    "newtopics5.yaml": (0.85, 0.09, 0.77, 0.14),  # English 70.0 %, Ukrainian false 13.3 %
     # sealed until the end of the session's work, measured once at 80.0 % / 21.7 % (see its header)
-    "realstyle12.yaml": (0.9, 0.05, 0.81, 0.1),  # English 81.7 %, Ukrainian false 10.0 %
+    "realstyle12.yaml": (0.91, 0.05, 0.9, 0.1),  # English 81.7 %, Ukrainian false 10.0 %
     # the last blind set of its session, measured three times unseen, not studied (see its header)
-    "realstyle13.yaml": (0.79, 0.09, 0.71, 0.1),  # Ukrainian 71.7 %, ru/uk false 10 %
+    "realstyle13.yaml": (0.8, 0.09, 0.75, 0.1),  # Ukrainian 71.7 %, ru/uk false 10 %
     # blind, with a sixth style (misremembered premises), measured twice unseen (see its header)
-    "realstyle14.yaml": (0.71, 0.07, 0.58, 0.1),  # English 58.3 %, Russian false 10 %
+    "realstyle14.yaml": (0.75, 0.07, 0.7, 0.1),  # English 58.3 %, Russian false 10 %
     # blind, the 24 issue-13 topics only, measured on arrival at 86.5 % / 31.5 % (see its header)
-    "newtopics6.yaml": (0.9, 0.19, 0.82, 0.27),  # English 82.2 %, Russian false 26.3 % (31.6 before)
+    "newtopics6.yaml": (0.93, 0.14, 0.92, 0.22),  # Russian 92.7 %, Russian false 21.1 % (31.6 before)
     # blind, seven styles, measured twice unseen (on arrival and at the session's end; see its header)
-    "realstyle15.yaml": (0.83, 0.05, 0.75, 0.07),  # Russian 75.0 %, ru/en false 6.2 / 5.9 %
+    "realstyle15.yaml": (0.85, 0.05, 0.79, 0.07),  # Russian 75.0 %, ru/en false 6.2 / 5.9 %
     # blind, seven styles, harder: measured on arrival at 68.2 % / 8.3 %, unseen at the end of
     # that session at 75.0 % / 8.3 % (see its header)
-    "realstyle16.yaml": (0.75, 0.09, 0.7, 0.19),  # English 70.3 %, English false 18.8 %
-    # blind, seven new styles, measured on arrival at 67.2 % / 8.3 % (see its header), kept unseen
-    "realstyle17.yaml": (0.67, 0.09, 0.62, 0.13),  # English 62.5 %, Ukrainian false 12.5 %
+    "realstyle16.yaml": (0.79, 0.09, 0.76, 0.19),  # English 76.6 %, English false 18.8 %
+    # blind, seven new styles, measured on arrival at 67.2 % / 8.3 % and unseen at the end of that
+    # session at 69.3 % / 6.2 % (see its header)
+    "realstyle17.yaml": (0.69, 0.09, 0.64, 0.13),  # English 64.1 %, Ukrainian false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle14.yaml": 1,
     "realstyle16.yaml": 2,
-    "realstyle17.yaml": 5,
+    "realstyle17.yaml": 4,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
