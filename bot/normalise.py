@@ -112,11 +112,14 @@ they are buttons), it is a stale choice, not a question about whatever has a "1"
 def is_small_talk(text: str) -> bool:
     """A greeting, thanks or "how are you" with nothing else in it, or an option number."""
     found = words(text)
-    return bool(found) and all(w in SMALL_TALK or w in OPTION_NUMBERS for w in found)
+    return bool(found) and (all(w in SMALL_TALK for w in found) or _option_number(found))
 
 
 def is_option_number(text: str) -> bool:
-    found = words(text)
+    return _option_number(words(text))
+
+
+def _option_number(found: list[str]) -> bool:
     return len(found) == 1 and found[0] in OPTION_NUMBERS
 
 
