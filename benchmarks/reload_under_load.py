@@ -50,8 +50,10 @@ if str(BENCHMARKS) not in sys.path:
 
 import end_to_end as e2e  # noqa: E402  (also puts the project root on sys.path)
 
+from bot import bundle  # noqa: E402
+from bot.bundle import Bundle  # noqa: E402
 from bot.files import write_atomically  # noqa: E402
-from bot.knowledge import default_path, parse  # noqa: E402
+from bot.knowledge import default_path, load, parse  # noqa: E402
 from bot.matching import Thresholds  # noqa: E402
 from bot.replies import reply_to  # noqa: E402
 
@@ -78,15 +80,28 @@ def tagged(original: dict, tag: str) -> bytes:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=4096).encode("utf-8")
 
 
+def merged(live: Path) -> dict:
+    """The main file with its parts' entries and examples, as one file's data; the parts
+    folder is removed, so the benchmark swaps one file as before the split."""
+    data = yaml.safe_load(live.read_text(encoding="utf-8"))
+    parts = bundle.parts_dir(live)
+    for part in sorted(parts.glob("*.yaml")):
+        loaded = yaml.safe_load(part.read_text(encoding="utf-8"))
+        for key in ("entries", "out_of_scope"):
+            data.setdefault(key, []).extend(loaded.get(key, []))
+    shutil.rmtree(parts, ignore_errors=True)
+    return data
+
+
 def prepare(live_dir: Path, pool: dict[str, list[str]]) -> dict[str, bytes]:
     """Copy the shipped knowledge to `live_dir`; return variants A and B, both validated and
     shown to match every pool question exactly like the original."""
     shutil.copytree(default_path().parent, live_dir)
     live = live_dir / "faq.yaml"
-    original = yaml.safe_load(live.read_text(encoding="utf-8"))
+    original = merged(live)
     variants = {name: tagged(original, tag) for name, tag in TAGS.items()}
-    bases = {"original": parse(live.read_bytes(), live)}
-    bases.update({name: parse(data, live) for name, data in variants.items()})
+    bases = {"original": load(live)}
+    bases.update({name: parse(Bundle.single(live, data)) for name, data in variants.items()})
     thresholds = Thresholds()
     for question in (q for questions in pool.values() for q in questions):
         outcomes = {

@@ -67,8 +67,9 @@ def reloads() -> tuple[float, float]:
         folder = Path(tmp) / "knowledge"
         shutil.copytree(default_path().parent, folder)
         path = folder / default_path().name
-        text = path.read_text(encoding="utf-8")
-        path.write_text(text.replace('"When did Stakhanov die?"', '"When did Stakhanov pass away?"', 1), encoding="utf-8")
+        edited_file = next(p for p in sorted(folder.rglob("*.yaml")) if '"When did Stakhanov die?"' in p.read_text(encoding="utf-8"))
+        text = edited_file.read_text(encoding="utf-8")
+        edited_file.write_text(text.replace('"When did Stakhanov die?"', '"When did Stakhanov pass away?"', 1), encoding="utf-8")
         embedder = make_embedder(from_env())
         embedder.progress = None
         started = time.perf_counter()

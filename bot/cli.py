@@ -141,15 +141,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Check a knowledge file; print a summary, or every problem found."""
-    from bot.knowledge import KnowledgeError, load
+    from bot import bundle
+    from bot.knowledge import KnowledgeError, parse
 
-    path = Path(args.path) if args.path else knowledge_path(args, settings)
+    path = bundle.main_file(Path(args.path) if args.path else knowledge_path(args, settings))
     try:
-        kb = load(path)
+        files = bundle.read(path)
+        kb = parse(files)
     except KnowledgeError as exc:
         count = len(exc.problems)
         raise CommandError(f"{path}: {count} problem{'s' if count != 1 else ''}:\n{exc}") from None
-    print(f"{path}: OK: {kb.summary()}")
+    parts = len(files.files) - 1
+    with_parts = (
+        f" and {parts} part{'s' if parts != 1 else ''} in {files.parts_dir}/" if parts else ""
+    )
+    print(f"{path}{with_parts}: OK: {kb.summary()}")
     return EXIT_OK
 
 
@@ -305,11 +311,11 @@ def cmd_accept(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store_or_fail(settings)
     try:
         store.decide(chosen.normalised, curation.decision(args.target))
-        store.publish_knowledge(done.data)
+        store.publish_knowledge(done.files.pack())
     finally:
         store.close()
-    backup = f", backup {done.backup}" if done.backup else ""
-    print(f"Done: {done.description}. Written to {done.path}{backup}")
+    backups = f", backup {', '.join(map(str, done.backups))}" if done.backups else ""
+    print(f"Done: {done.description}. Written to {done.files.path.parent}{backups}")
     assert done.trial.after is not None
     print("\n".join(done.trial.after.lines(before)))
     if not store.shared:

@@ -16,13 +16,20 @@ def replace_file(path: Path, data: bytes, backups: Path) -> Path | None:
     at all (a full disk leaves no empty backup behind, and then nothing is replaced).
     """
     target = path.resolve() if path.is_symlink() else path
-    backup = None
-    if target.exists():
-        backups.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        backup = backups / f"{path.stem}-{stamp}{path.suffix}"
-        write_atomically(backup, target.read_bytes(), mode=target.stat().st_mode & 0o777)
+    backup = back_up(path, backups)
     write_atomically(target, data)
+    return backup
+
+
+def back_up(path: Path, backups: Path) -> Path | None:
+    """A copy of `path` (if it exists) in `backups`, named with the time; its path."""
+    target = path.resolve() if path.is_symlink() else path
+    if not target.exists():
+        return None
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    backup = backups / f"{path.stem}-{stamp}{path.suffix}"
+    write_atomically(backup, target.read_bytes(), mode=target.stat().st_mode & 0o777)
     return backup
 
 

@@ -1,8 +1,9 @@
-"""The curated knowledge file: typed models, strict loading, and the immutable knowledge base.
+"""The curated knowledge: typed models, strict loading, and the immutable knowledge base.
 
 Loading either returns a complete, validated `KnowledgeBase` (with its matching index) or
 raises `KnowledgeError` listing every problem found, each naming the file, the entry and,
-where known, the line. Nothing here touches the network or Telegram.
+where known, the line. The knowledge is one YAML file, or a main file and its parts
+(`bot.bundle`). Nothing here touches the network or Telegram.
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ from pydantic import (
     model_validator,
 )
 
+from bot import bundle as bundle_files
 from bot import language, normalise
+from bot.bundle import MAX_FILE_BYTES, TOO_LARGE, Bundle, KnowledgeError
 from bot.language import DEFAULT, has_cyrillic
 from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 from bot.matching import lexical as lexical_matching
 from bot.matching.lexical import TokenCache
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # twice the shipped file (1.0 MB); parsing it takes 0.2 s
-TOO_LARGE = f"file is larger than {MAX_FILE_BYTES // 2**20} MiB"
 CYRILLIC_LANGUAGES = ("ru", "uk")
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SOURCES_DIR = "sources"
@@ -54,6 +55,7 @@ _VALIDATING_CODE = (
         for module in (sys.modules[__name__], language, normalise, lexical_matching)
     )
     + Path(__file__).with_name("yamlfile.py").read_bytes()
+    + Path(bundle_files.__file__ or "").read_bytes()
     + PYDANTIC_VERSION.encode()
 )
 """Besides the bytes, what decides whether they are valid: a remembered model is reused only
@@ -65,14 +67,6 @@ SUMMARY_IDS = (
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-
-
-class KnowledgeError(Exception):
-    """A knowledge file that cannot be served, with every problem found."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class _Model(BaseModel):
@@ -182,11 +176,20 @@ class Entry(_Model):
 
 
 class KnowledgeFile(_Model):
+    """The main file; with its parts' entries and examples appended, the whole knowledge."""
+
     version: int = 1
     sources: Annotated[tuple[Source, ...], Field(min_length=1)]
     synonyms: dict[Text, tuple[Text, ...]] = {}
     out_of_scope: tuple[Text, ...] = ()
-    entries: Annotated[tuple[Entry, ...], Field(min_length=1)]
+    entries: tuple[Entry, ...] = ()
+
+
+class KnowledgePart(_Model):
+    """A part (`faq.d/*.yaml`): entries and out-of-scope examples on one topic."""
+
+    out_of_scope: tuple[Text, ...] = ()
+    entries: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,42 +238,26 @@ def shipped_embeddings() -> Path:
 def load(
     path: str | Path, embedder: Embedder | None = None, cache: TokenCache | None = None
 ) -> KnowledgeBase:
-    """Read, parse and fully validate a knowledge file; raise KnowledgeError on any problem.
+    """Read, parse and fully validate a knowledge file and its parts; raise KnowledgeError on
+    any problem. Given a part (`faq.d/city.yaml`), the knowledge it belongs to is loaded.
 
     With an embedder, the matching index has the semantic signal too; without, it is lexical.
     With a cache (the embedder's by default), what was validated before is read back.
     """
-    path = Path(path)
-    data = read_bytes(path)
-    return parse(data, path, embedder, cache)
-
-
-def read_bytes(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise KnowledgeError([f"{path}: {TOO_LARGE}"])
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise KnowledgeError([f"{path}: file not found"]) from None
-    except IsADirectoryError:
-        raise KnowledgeError([f"{path}: is a directory, not a knowledge file"]) from None
-    except OSError as exc:
-        raise KnowledgeError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise KnowledgeError([f"{path}: {TOO_LARGE}"])
-    return data
+    return parse(bundle_files.read(bundle_files.main_file(Path(path))), embedder, cache)
 
 
 def parse(
-    data: bytes, path: Path, embedder: Embedder | None = None, cache: TokenCache | None = None
+    files: Bundle, embedder: Embedder | None = None, cache: TokenCache | None = None
 ) -> KnowledgeBase:
-    """Validate the bytes of a knowledge file that lives (or will live) at `path`."""
-    if len(data) > MAX_FILE_BYTES:
-        raise KnowledgeError([f"{path}: {TOO_LARGE}"])
+    """Validate the files of a knowledge base that lives (or will live) at `files.path`."""
+    for path, data in files.paths():
+        if len(data) > MAX_FILE_BYTES:
+            raise KnowledgeError([f"{path}: {TOO_LARGE}"])
     if cache is None and embedder is not None:
         cache = embedder.cache
     with _collection_paused():
-        return _parse(data, path, embedder, cache)
+        return _parse(files, embedder, cache)
 
 
 @contextmanager
@@ -286,36 +273,58 @@ def _collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse(
-    data: bytes, path: Path, embedder: Embedder | None, cache: TokenCache | None
-) -> KnowledgeBase:
-    remembered = _remembered(data, path, cache)
-    model = remembered or _validated(data, path)
+def _parse(files: Bundle, embedder: Embedder | None, cache: TokenCache | None) -> KnowledgeBase:
+    remembered = _remembered(files, cache)
+    model, places = (remembered, _Places.unknown(files.path)) if remembered else _validated(files)
     synonyms = MappingProxyType(dict(model.synonyms))
     lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope, cache)
     if remembered is None:
-        problems = _check_phrasings(model, lexical, path)
+        problems = _check_phrasings(model, lexical, places)
         if problems:
             raise KnowledgeError(problems)
         if cache is not None:
-            cache.store_corpus(_model_key(data), model.model_dump(mode="json"))
+            cache.store_corpus(_model_key(files), model.model_dump(mode="json"))
     semantic = embedder.index(lexical.texts) if embedder else None
-    return _build(model, path, synonyms, Matcher(lexical, semantic))
+    return _build(model, files.path, synonyms, Matcher(lexical, semantic))
 
 
-def _validated(data: bytes, path: Path) -> KnowledgeFile:
-    """The model of the file's YAML, its sources and references checked."""
-    raw, lines = _parse_yaml(data, path)
-    where = _Locator(path, raw, lines)
-    try:
-        model = KnowledgeFile.model_validate(raw)
-    except ValidationError as exc:
-        raise KnowledgeError([where.describe(err) for err in exc.errors()]) from None
-    texts, problems = _read_sources(model, path)
-    problems += _check_references(model, texts, where)
+def _validated(files: Bundle) -> tuple[KnowledgeFile, _Places]:
+    """The model of the files' YAML, merged, with its sources and references checked."""
+    problems: list[str] = []
+    main: KnowledgeFile | None = None
+    parts: list[KnowledgePart] = []
+    places = _Places.unknown(files.path)
+    for index, (path, data) in enumerate(files.paths()):
+        try:
+            raw, lines = _parse_yaml(data, path)
+        except KnowledgeError as exc:
+            problems += exc.problems
+            continue
+        where = _Locator(path, raw, lines)
+        try:
+            if index == 0:
+                main = KnowledgeFile.model_validate(raw)
+            else:
+                parts.append(KnowledgePart.model_validate(raw))
+        except ValidationError as exc:
+            problems += [where.describe(err) for err in exc.errors()]
+            continue
+        places = places.add(where, parts[-1] if index else main)
+    if problems or main is None:
+        raise KnowledgeError(problems)
+    model = main.model_copy(
+        update={
+            "entries": main.entries + tuple(e for p in parts for e in p.entries),
+            "out_of_scope": main.out_of_scope + tuple(q for p in parts for q in p.out_of_scope),
+        }
+    )
+    if not model.entries:
+        raise KnowledgeError([f"{files.path}: entries: none, in it or its parts"])
+    texts, problems = _read_sources(model, files.path)
+    problems += _check_references(model, texts, places)
     if problems:
         raise KnowledgeError(problems)
-    return model
+    return model, places
 
 
 def _parse_yaml(data: bytes, path: Path) -> tuple[dict[str, Any], dict[Any, int]]:
@@ -329,27 +338,27 @@ def _parse_yaml(data: bytes, path: Path) -> tuple[dict[str, Any], dict[Any, int]
         raise KnowledgeError(exc.problems) from None
 
 
-def _remembered(data: bytes, path: Path, cache: TokenCache | None) -> KnowledgeFile | None:
-    """The model of bytes that passed every check before, with the same code: validated
+def _remembered(files: Bundle, cache: TokenCache | None) -> KnowledgeFile | None:
+    """The model of files that passed every check before, with the same code: validated
     again from JSON, since parsing the YAML and checking the phrasings is most of a load's
     cost. None if unknown or if its sources no longer check out, so that the full path
     reports the problems with their lines."""
-    stored = cache.corpus(_model_key(data)) if cache is not None else None
+    stored = cache.corpus(_model_key(files)) if cache is not None else None
     if not isinstance(stored, dict):
         return None
     try:
         model = KnowledgeFile.model_validate(stored)
     except ValidationError:
         return None
-    texts, problems = _read_sources(model, path)
-    if problems or _check_references(model, texts, _Locator(path, {}, {})):
+    texts, problems = _read_sources(model, files.path)
+    if problems or _check_references(model, texts, _Places.unknown(files.path)):
         return None
     return model
 
 
-def _model_key(data: bytes) -> bytes:
+def _model_key(files: Bundle) -> bytes:
     digest = hashlib.sha256(_VALIDATING_CODE)
-    digest.update(data)
+    digest.update(files.digest() if files.is_split else files.main)
     return b"model:" + digest.digest()
 
 
@@ -400,6 +409,49 @@ class _Locator:
             loc = loc[2:]
         field_path = ".".join(str(p) for p in loc) or "file"
         return f"{prefix}{field_path}: {_message(err)}"
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Where the merged knowledge's entries and examples were written: file, entry, line."""
+
+    main: Path
+    entries: tuple[tuple[_Locator, int], ...] = ()
+    examples: Mapping[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls, main: Path) -> _Places:
+        return cls(main)
+
+    def add(self, where: _Locator, model: KnowledgeFile | KnowledgePart | None) -> _Places:
+        """With the entries and examples of one more file, in load order."""
+        if model is None:
+            return self
+        entries = self.entries + tuple((where, i) for i in range(len(model.entries)))
+        examples = {q: where.path for q in model.out_of_scope} | dict(self.examples)
+        return _Places(self.main, entries, examples)
+
+    def entry(self, index: int) -> str:
+        """'file: entry 'id' (line n)' for the merged entry at `index`."""
+        if index >= len(self.entries):
+            return f"{self.main}: entry #{index + 1}"
+        where, local = self.entries[index]
+        return f"{where.path}: {where.entry(local)}"
+
+    def quote_line(self, index: int, citation: int) -> int | None:
+        if index >= len(self.entries):
+            return None
+        where, local = self.entries[index]
+        return where.lines.get((local, citation))
+
+    def entry_file(self, model: KnowledgeFile, entry_id: str) -> Path:
+        for index, entry in enumerate(model.entries):
+            if entry.id == entry_id and index < len(self.entries):
+                return self.entries[index][0].path
+        return self.main
+
+    def example_file(self, text: str) -> Path:
+        return self.examples.get(text, self.main)
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -469,14 +521,14 @@ def read_source_text(knowledge_path: Path, name: str) -> str:
         raise SourceTextError("is not valid UTF-8") from None
 
 
-def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locator) -> list[str]:
+def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Places) -> list[str]:
     ids = [e.id for e in model.entries]
     known = set(ids)
     sources = {s.id: s for s in model.sources}
     problems: list[str] = []
     seen: set[str] = set()
     for index, entry in enumerate(model.entries):
-        label = f"{where.path}: {where.entry(index)}"
+        label = where.entry(index)
         if entry.id in seen:
             problems.append(f"{label}: duplicate id '{entry.id}'")
         seen.add(entry.id)
@@ -488,7 +540,7 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Locat
         for n, citation in enumerate(entry.citations, 1):
             problem = _citation_problem(citation, sources.get(citation.source), texts)
             if problem:
-                line = where.lines.get((index, n))
+                line = where.quote_line(index, n)
                 at = f" (line {line})" if line else ""
                 problems.append(f"{label}: citation {n}{at}: {problem}")
     return problems
@@ -534,7 +586,7 @@ def _difference(quote: str, text: str, context: int = 30) -> str:
     )
 
 
-def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> list[str]:
+def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, where: _Places) -> list[str]:
     """Every question must keep a content word, and must not read the same as another
     entry's phrasing (then neither entry is answered from it); an out-of-scope example must
     not read the same as any entry's phrasing. Checked on the index's own tokens."""
@@ -549,30 +601,32 @@ def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, path: Path) -> l
         owner = owners.setdefault(frozenset(tokens), entry_id)
         if tokens and owner != entry_id and (entry_id, text) in questions:
             problems.append(
-                f"{path}: entry '{entry_id}': phrasing \"{_shorten(text)}\" reads the same as "
+                f"{where.entry_file(model, entry_id)}: entry '{entry_id}': phrasing "
+                f'"{_shorten(text)}" reads the same as '
                 f"a phrasing of entry '{owner}', so neither is answered from it"
             )
         if not tokens and (entry_id, text) in questions:
             problems.append(
-                f"{path}: entry '{entry_id}': phrasing \"{_shorten(text)}\" has only stop "
+                f"{where.entry_file(model, entry_id)}: entry '{entry_id}': phrasing "
+                f'"{_shorten(text)}" has only stop '
                 "words, so it can never match"
             )
     for text, tokens in examples:
         owner = owners.get(tokens) if tokens else None
         if owner:
             problems.append(
-                f'{path}: out_of_scope: "{_shorten(text)}" reads the same as a phrasing '
+                f'{where.example_file(text)}: out_of_scope: "{_shorten(text)}" reads the same as a phrasing '
                 f"of entry '{owner}'"
             )
-    return problems + _latin_phrasings(model, path)
+    return problems + _latin_phrasings(model, where)
 
 
-def _latin_phrasings(model: KnowledgeFile, path: Path) -> list[str]:
+def _latin_phrasings(model: KnowledgeFile, where: _Places) -> list[str]:
     """A Russian or Ukrainian phrasing must be in Cyrillic: its Latin words ("kto") would
     enter the vocabulary, and a known Latin word is no longer read as the Cyrillic one, so
     typed transliterations ("kto takoy stakhanov") would stop matching."""
     return [
-        f"{path}: entry '{e.id}': {language} phrasing \"{_shorten(q)}\" has no Cyrillic "
+        f"{where.entry_file(model, e.id)}: entry '{e.id}': {language} phrasing \"{_shorten(q)}\" has no Cyrillic "
         "letter; write it in Cyrillic (transliterated questions are read as Cyrillic anyway)"
         for e in model.entries
         for language in CYRILLIC_LANGUAGES
@@ -630,8 +684,8 @@ class Changes:
 
 
 class LiveKnowledge:
-    """The knowledge base being served, and the file bytes it was built from; a change swaps
-    both whole, or changes nothing."""
+    """The knowledge base being served, and the files it was built from; a change swaps both
+    whole, or changes nothing."""
 
     def __init__(
         self,
@@ -639,21 +693,20 @@ class LiveKnowledge:
         embedder: Embedder | None = None,
         cache: TokenCache | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = bundle_files.main_file(Path(path))
         self.embedder = embedder
         self.cache = cache if cache is not None or embedder is None else embedder.cache
-        self.data = read_bytes(self.path)
-        self.kb: KnowledgeBase = parse(self.data, self.path, embedder, self.cache)
+        self.files = bundle_files.read(self.path)
+        self.kb: KnowledgeBase = parse(self.files, embedder, self.cache)
 
-    def parse(self, data: bytes, path: Path | None = None) -> KnowledgeBase:
-        """Validate new contents for this knowledge file (or one at `path`), indexed the way
-        it is served."""
-        return parse(data, path or self.path, self.embedder, self.cache)
+    def parse(self, files: Bundle) -> KnowledgeBase:
+        """Validate new files for this knowledge, indexed the way it is served."""
+        return parse(files, self.embedder, self.cache)
 
     def upload_target(self, home: Path) -> Path:
-        """Where an uploaded file is written: the file being served, unless that is the copy
-        shipped inside the package (overwritten on upgrade): then `home`, seeded with the
-        shipped sources/ so the upload's citations resolve there."""
+        """Where a changed knowledge's main file is written (its parts beside it): where it is
+        served from, unless that is the copy shipped inside the package (overwritten on
+        upgrade): then `home`, seeded with the shipped sources/ so citations resolve there."""
         if self.path.resolve() != default_path().resolve():
             return self.path
         home.mkdir(parents=True, exist_ok=True)
@@ -661,12 +714,12 @@ class LiveKnowledge:
         return home / self.path.name
 
     def reload(self) -> Changes:
-        """Re-read the file; on any problem raise KnowledgeError and keep the old knowledge."""
-        data = read_bytes(self.path)
-        return self.install(self.parse(data), data)
+        """Re-read the files; on any problem raise KnowledgeError and keep the old knowledge."""
+        files = bundle_files.read(self.path)
+        return self.install(self.parse(files), files)
 
-    def install(self, new: KnowledgeBase, data: bytes) -> Changes:
-        """Serve an already validated knowledge base (built from `data`) from now on."""
+    def install(self, new: KnowledgeBase, files: Bundle) -> Changes:
+        """Serve an already validated knowledge base (built from `files`) from now on."""
         changes = Changes.between(self.kb, new)
-        self.kb, self.data = new, data
+        self.kb, self.files, self.path = new, files, files.path
         return changes

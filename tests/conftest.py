@@ -50,6 +50,14 @@ entries:
 """
 
 
+def file_of(knowledge: Path, entry_id: str) -> Path:
+    """The file of a knowledge folder (faq.yaml or a part in faq.d/) that holds an entry."""
+    for path in [knowledge / "faq.yaml", *sorted((knowledge / "faq.d").glob("*.yaml"))]:
+        if f"  - id: {entry_id}\n" in path.read_text(encoding="utf-8"):
+            return path
+    raise LookupError(entry_id)
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     """The knowledge base shipped with the project."""

@@ -5,14 +5,16 @@ would make things worse is refused with its reason and nothing is written."""
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
+from bot.bundle import Bundle
 from bot.curation.edits import EditError, add_example, add_phrasing
 from bot.curation.trial import measure, run_trial
 from bot.knowledge import load
 from tests import test_telegram_e2e as e2e
-from tests.conftest import SMALL_YAML
+from tests.conftest import SMALL_YAML, file_of
 from tests.test_telegram_e2e import ADMINS, _users, ask, buttons, next_reply, sent_message
 
 fake, workdir, bot = e2e.fake, e2e.workdir, e2e.bot  # the running bot, one for this module
@@ -53,7 +55,7 @@ def test_a_pick_becomes_a_phrasing_the_admin_accepts(fake, bot, workdir):
     accepted = press(fake, ADMIN, button_for(listing, "g:", ":who-was-stakhanov"), TRIAL_TIMEOUT)
 
     assert accepted["text"].startswith("Done:") and "Before → after" in accepted["text"]
-    assert '"coal stakhanov"' in (workdir / "knowledge" / "faq.yaml").read_text()
+    assert '"coal stakhanov"' in file_of(workdir / "knowledge", "who-was-stakhanov").read_text()
     assert list((workdir / "data" / "backups").iterdir())
     assert "Stakhanov" in ask(fake, "coal stakhanov")["text"]
     stats = ask(fake, "/stats", ADMIN)["text"]
@@ -67,13 +69,17 @@ def test_a_change_that_breaks_the_knowledge_is_refused_and_nothing_written(fake,
     user = next(_users)
     answer = ask(fake, "when did stakhanov die", user)
     thumb(fake, user, button_for(answer, "f:-:death:"))
-    before = (workdir / "knowledge" / "faq.yaml").read_bytes()
+    before = knowledge_files(workdir)
     listing = ask(fake, "/suggestions", ADMIN)
     assert "👎 on death" in listing["text"]
     refused = press(fake, ADMIN, button_for(listing, "g:", ":out-of-scope"), TRIAL_TIMEOUT)
     assert refused["text"].startswith("Refused; nothing written")
     assert "reads the same as a phrasing of entry" in refused["text"]
-    assert (workdir / "knowledge" / "faq.yaml").read_bytes() == before
+    assert knowledge_files(workdir) == before
+
+
+def knowledge_files(workdir: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in (workdir / "knowledge").rglob("*.yaml")}
 
 
 def test_a_change_that_makes_check_worse_fails_its_trial(write_knowledge):
@@ -83,7 +89,7 @@ def test_a_change_that_makes_check_worse_fails_its_trial(write_knowledge):
     kb = load(path)
     before = measure(kb, None, {})
     data = add_example(path.read_bytes(), "how did he die in hospital")
-    trial = run_trial(before, data, path, None, None, {})
+    trial = run_trial(before, Bundle.single(path, data), None, None, {})
     assert not trial.passed
     assert any("declined by an out-of-scope example: 0 → 1" in p for p in trial.problems)
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import replies
+from bot.bundle import Bundle
 from bot.knowledge import KnowledgeBase, KnowledgeError, parse
 from bot.normalise import Normaliser, words
 
@@ -115,7 +116,7 @@ def test_loader_turns_any_yaml_into_knowledge_or_a_validation_error(tmp_path_fac
     data = yaml.safe_dump(value, allow_unicode=True).encode()
     path = tmp_path_factory.getbasetemp() / "any.yaml"
     try:
-        assert isinstance(parse(data, path), KnowledgeBase)
+        assert isinstance(parse(Bundle.single(path, data)), KnowledgeBase)
     except KnowledgeError as exc:
         assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
 
@@ -124,6 +125,6 @@ def test_loader_turns_any_yaml_into_knowledge_or_a_validation_error(tmp_path_fac
 @given(st.binary(max_size=400))
 def test_loader_turns_any_bytes_into_knowledge_or_a_validation_error(tmp_path_factory, data):
     try:
-        parse(data, tmp_path_factory.getbasetemp() / "bytes.yaml")
+        parse(Bundle.single(tmp_path_factory.getbasetemp() / "bytes.yaml", data))
     except KnowledgeError as exc:
         assert exc.problems

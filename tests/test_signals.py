@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import default_path
+from tests.conftest import file_of
 from tests.fake_bot_api import FakeBotAPI
 
 
@@ -79,7 +80,7 @@ def test_a_burst_of_sighups_is_coalesced(fake, tmp_path):
 
 
 def test_an_upload_without_knowledge_file_goes_to_data_dir_not_the_package(fake, tmp_path):
-    shipped = default_path()
+    shipped = file_of(default_path().parent, "death")
     before = shipped.read_bytes()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MATCH_", "KNOWLEDGE"))}
     env.update(
@@ -88,22 +89,31 @@ def test_an_upload_without_knowledge_file_goes_to_data_dir_not_the_package(fake,
         ADMIN_USER_IDS="4242",
         DATA_DIR=str(tmp_path / "data"),
     )
-    new = before.replace(b"Aleksei Stakhanov died in 1977", b"[uploaded] Aleksei Stakhanov died in 1977", 1)
+    new = before.replace(
+        b"Aleksei Stakhanov died in 1977", b"[uploaded] Aleksei Stakhanov died in 1977", 1
+    )
     try:
         for run in range(2):
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "bot", "run"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             fake.wait_for("getUpdates", timeout=30, count=run + 1)
             if run == 0:
-                fake.send_document(new, "faq.yaml", user_id=4242)
+                fake.send_document(new, shipped.name, user_id=4242)
                 fake.wait_for("sendMessage", lambda p: "Installed" in p.get("text", ""))
             fake.send_text("how did stakhanov die", user_id=500 + run)
-            fake.wait_for("sendMessage", lambda p, u=500 + run: p.get("chat_id") == u
-                          and "[uploaded]" in p.get("text", ""))
+            fake.wait_for(
+                "sendMessage",
+                lambda p, u=500 + run: p.get("chat_id") == u and "[uploaded]" in p.get("text", ""),
+            )
             assert stop(process) == 0
         assert shipped.read_bytes() == before
-        assert (tmp_path / "data" / "knowledge" / "faq.yaml").read_bytes() == new
+        home = tmp_path / "data" / "knowledge"
+        assert (home / "faq.d" / shipped.name).read_bytes() == new
+        assert (home / "faq.yaml").read_bytes() == default_path().read_bytes()
     finally:
         shipped.write_bytes(before)

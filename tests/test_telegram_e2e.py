@@ -15,6 +15,7 @@ import pytest
 
 from bot.knowledge import default_path, load
 from bot.matching import Thresholds
+from tests.conftest import file_of
 from tests.fake_bot_api import FakeBotAPI
 
 ADMINS = (1001, 1002, 1003, 1004, 1005, 1006)
@@ -80,6 +81,11 @@ def mark_death_answer(path: Path, marker: str) -> str:
     return original
 
 
+def death_file(workdir: Path) -> Path:
+    """The knowledge file (a part in faq.d/) that holds the death entry."""
+    return file_of(workdir / "knowledge", "death")
+
+
 def marked_upload(path: Path, marker: str) -> tuple[bytes, bytes]:
     """The knowledge file as it is and with the death answer marked; the file is left as it is."""
     original = mark_death_answer(path, marker).encode()
@@ -126,7 +132,9 @@ def test_commands_are_registered_at_startup(fake, bot):
 
 def test_start_says_what_it_knows_with_example_buttons(fake, bot):
     reply = ask(fake, "/start")
-    assert all(name in reply["text"] for name in ("RFE/RL", "Wikipedia", "Great Soviet Encyclopedia"))
+    assert all(
+        name in reply["text"] for name in ("RFE/RL", "Wikipedia", "Great Soviet Encyclopedia")
+    )
     examples = buttons(reply)
     assert 3 <= len(examples) <= 4 and all(data.startswith("a:") for _, data in examples)
 
@@ -193,7 +201,7 @@ def test_non_admin_is_refused_and_the_attempt_logged(fake, bot, workdir):
 
 
 def test_admin_reload_swaps_in_the_edited_file(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     original = mark_death_answer(path, "[reloaded]")
     try:
         reply = ask(fake, "/reload", ADMINS[1])
@@ -205,7 +213,7 @@ def test_admin_reload_swaps_in_the_edited_file(fake, bot, workdir):
 
 
 def test_admin_reload_of_a_broken_file_keeps_the_old_knowledge(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     original = path.read_text(encoding="utf-8")
     try:
         path.write_text(
@@ -213,19 +221,21 @@ def test_admin_reload_of_a_broken_file_keeps_the_old_knowledge(fake, bot, workdi
         )
         reply = ask(fake, "/reload", ADMINS[2])
         assert "Reload failed" in reply["text"] and "unknown entry id" in reply["text"]
+        assert f"faq.d/{path.name}: entry 'death'" in reply["text"]
         assert "1977" in ask(fake, "when did stakhanov die")["text"]
     finally:
         path.write_text(original, encoding="utf-8")
 
 
 def test_admin_upload_installs_a_valid_file_and_backs_up_the_old(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     original, new = marked_upload(path, "[uploaded]")
     try:
-        reply = ask_upload(fake, new, "faq.yaml", ADMINS[3])
-        assert reply["text"].startswith("Installed.") and "Changed: death" in reply["text"]
+        reply = ask_upload(fake, new, path.name, ADMINS[3])
+        assert reply["text"].startswith(f"Installed faq.d/{path.name}.")
+        assert "Changed: death" in reply["text"]
         assert path.read_bytes() == new
-        backups = list((workdir / "data" / "backups").glob("faq-*.yaml"))
+        backups = list((workdir / "data" / "backups").glob(f"{path.stem}-*.yaml"))
         assert any(b.read_bytes() == original for b in backups)
         assert "[uploaded]" in ask(fake, "how did stakhanov die")["text"]
     finally:
@@ -262,17 +272,21 @@ def test_unanswered_of_emoji_questions_fits_one_message(fake, bot):
 
 
 def test_upload_racing_reload_leaves_the_uploaded_file_live(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     original, new = marked_upload(path, "[raced]")
     try:
         for round_ in range(3):
             uploader, reloader = ADMINS[round_], ADMINS[round_ + 3]
-            fake.send_document(new, "faq.yaml", user_id=uploader)
+            fake.send_document(new, path.name, user_id=uploader)
             fake.send_text("/reload", user_id=reloader)
-            fake.wait_for("sendMessage", lambda p, u=uploader: p.get("chat_id") == u
-                          and "Installed" in p.get("text", ""))
-            fake.wait_for("sendMessage", lambda p, r=reloader: p.get("chat_id") == r
-                          and "Reloaded" in p.get("text", ""))
+            fake.wait_for(
+                "sendMessage",
+                lambda p, u=uploader: p.get("chat_id") == u and "Installed" in p.get("text", ""),
+            )
+            fake.wait_for(
+                "sendMessage",
+                lambda p, r=reloader: p.get("chat_id") == r and "Reloaded" in p.get("text", ""),
+            )
             assert "[raced]" in ask(fake, "how did stakhanov die")["text"]
             path.write_bytes(original)
             ask(fake, "/reload", reloader)
@@ -315,7 +329,8 @@ def test_inline_query_offers_answers_with_sources(fake, bot):
 def test_inline_query_matching_nothing_gets_a_hint_result(fake, bot):
     fake.send_inline_query("what is the capital of peru", user_id=next(_users))
     call = fake.wait_for(
-        "answerInlineQuery", lambda p: not p["results"] or p["results"][0]["id"] == "no-match",
+        "answerInlineQuery",
+        lambda p: not p["results"] or p["results"][0]["id"] == "no-match",
         timeout=15,
     )[0]
     (result,) = call.params["results"]
@@ -422,7 +437,9 @@ def test_a_failed_callback_acknowledgement_still_gives_the_answer(fake, bot):
         "is invalid",
     )
     reply = next_reply(
-        fake, user, lambda: fake.press_button("a:death", message=sent_message(fake, user), user_id=user)
+        fake,
+        user,
+        lambda: fake.press_button("a:death", message=sent_message(fake, user), user_id=user),
     )
     assert "1977" in reply["text"]
 
@@ -450,7 +467,7 @@ def test_reply_hit_by_flood_limit_is_still_delivered(fake, bot):
 
 
 def test_sighup_reloads_the_knowledge_file(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     original = mark_death_answer(path, "(SIGHUP)")
     try:
         bot.send_signal(signal.SIGHUP)
@@ -492,15 +509,41 @@ def test_admin_commands_in_a_group_are_refused_without_leaking_the_log(fake, bot
 
 
 def test_upload_writes_only_the_knowledge_file_whatever_its_name(fake, bot, workdir):
-    path = workdir / "knowledge" / "faq.yaml"
+    path = death_file(workdir)
     content = path.read_bytes()
     before = {p for p in workdir.rglob("*") if p.is_file()}
-    reply = ask_upload(fake, content, "../../../../tmp/evil.yaml", ADMINS[4])
-    assert reply["text"].startswith("Installed.")
+    reply = ask_upload(fake, content, f"../../../../tmp/{path.name}", ADMINS[4])
+    assert reply["text"].startswith(f"Installed faq.d/{path.name}.")
     after = {p for p in workdir.rglob("*") if p.is_file()}
-    new_files = after - before
-    assert all(p.parent == workdir / "data" / "backups" for p in new_files)
-    assert path.read_bytes() == content
+    assert after == before and path.read_bytes() == content
+
+
+def test_an_upload_of_a_new_name_adds_a_part_and_it_is_answered(fake, bot, workdir):
+    part = workdir / "knowledge" / "faq.d" / "99-test-topic.yaml"
+    source = (workdir / "knowledge" / "faq.d" / "20-death-and-later-views.yaml").read_text()
+    quote = source[source.index("quote: ", source.index("  - id: death\n")) :].split("\n")[0]
+    new = NEW_PART.replace("QUOTE", quote.removeprefix("quote: ")).encode()
+    try:
+        reply = ask_upload(fake, new, "../../99-test-topic.yaml", ADMINS[4])
+        assert reply["text"].startswith("Installed faq.d/99-test-topic.yaml.")
+        assert "Added: zorblat-topic" in reply["text"] and part.read_bytes() == new
+        assert "[new part]" in ask(fake, "what is the zorblat quux")["text"]
+    finally:
+        part.unlink(missing_ok=True)
+        ask(fake, "/reload", ADMINS[4])
+
+
+NEW_PART = """\
+entries:
+  - id: zorblat-topic
+    title: {en: "The zorblat"}
+    questions:
+      en: ["What is the zorblat quux?"]
+    answer: {en: "[new part] Nothing."}
+    citations:
+      - source: rferl-2010
+        quote: QUOTE
+"""
 
 
 def run_briefly(tmp_path, **settings) -> subprocess.CompletedProcess:

@@ -174,6 +174,7 @@ def test_an_update_accepted_before_a_crash_is_answered_after_the_restart(tmp_pat
 
 
 def test_knowledge_uploaded_on_one_instance_is_served_by_the_other(tmp_path, postgres_url):
+    from tests.conftest import file_of
     from tests.test_telegram_e2e import marked_upload
 
     shared = {"DATABASE_URL": postgres_url, "ADMIN_USER_IDS": "42"}
@@ -183,8 +184,9 @@ def test_knowledge_uploaded_on_one_instance_is_served_by_the_other(tmp_path, pos
         webhook_instance(fake, tmp_path / "b", **shared) as second,
     ):
         secret = webhook_secret(fake.token)
-        _, marked = marked_upload(tmp_path / "a" / "knowledge" / "faq.yaml", "SHARED-MARK")
-        document = fake.send_document(marked, "faq.yaml", user_id=42)
+        part = file_of(tmp_path / "a" / "knowledge", "death")
+        _, marked = marked_upload(part, "SHARED-MARK")
+        document = fake.send_document(marked, part.name, user_id=42)
         assert post(first, document, secret) == 200
         fake.wait_for("sendMessage", lambda p: p["text"].startswith("Installed"), timeout=60)
         deadline = time.monotonic() + 30

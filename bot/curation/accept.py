@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import bundle
+from bot.bundle import Bundle
 from bot.curation.edits import OUT_OF_SCOPE_TARGET, EditError, propose
 from bot.curation.suggestions import Suggestion
 from bot.curation.trial import Figures, Trial, run_trial
 from bot.evaluation import EvalSet
-from bot.files import replace_file
 from bot.knowledge import LiveKnowledge, home_path
 from bot.matching import Thresholds
 
@@ -29,10 +30,9 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Accepted:
     description: str
-    data: bytes
+    files: Bundle
     trial: Trial
-    path: Path
-    backup: Path | None
+    backups: list[Path]
 
 
 def decision(target: str) -> str:
@@ -53,12 +53,12 @@ def accept(
     against `before` and written where an upload would go. Raises Refused, or OSError when
     the file cannot be written; either way nothing changed."""
     try:
-        data, description = propose(live.data, chosen.question, chosen.language, target)
+        files, description = propose(live.files, chosen.question, chosen.language, target)
     except EditError as exc:
         raise Refused(str(exc)) from None
-    trial = run_trial(before, data, live.path, live.embedder, thresholds, sets)
+    trial = run_trial(before, files, live.embedder, thresholds, sets)
     if not trial.passed:
         raise Refused("; ".join(trial.problems), description, trial)
-    path = live.upload_target(home_path(data_dir).parent)
-    backup = replace_file(path, data, data_dir / "backups")
-    return Accepted(description, data, trial, path, backup)
+    files = files.rebased(live.upload_target(home_path(data_dir).parent))
+    backups = bundle.write(files, data_dir / "backups")
+    return Accepted(description, files, trial, backups)

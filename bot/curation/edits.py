@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from bot.bundle import Bundle
+
 
 class EditError(Exception):
     """The file could not be edited safely; the message says why."""
@@ -135,10 +137,23 @@ def _verified(old: bytes, new: bytes, expected: Any) -> bytes:
 OUT_OF_SCOPE_TARGET = "out-of-scope"
 
 
-def propose(data: bytes, question: str, language: str, target: str) -> tuple[bytes, str]:
-    """The file with `question` added as a phrasing of entry `target`, or as an out-of-scope
-    example when `target` is OUT_OF_SCOPE_TARGET; and a sentence saying so."""
+def propose(files: Bundle, question: str, language: str, target: str) -> tuple[Bundle, str]:
+    """The knowledge with `question` added as a phrasing of entry `target` (in the file that
+    holds it), or as an out-of-scope example when `target` is OUT_OF_SCOPE_TARGET (in the
+    first file that has examples, else the main file); and a sentence saying so."""
     if target == OUT_OF_SCOPE_TARGET:
-        return add_example(data, question), f"“{question}” added to the out-of-scope examples"
-    new = add_phrasing(data, target, language, question)
-    return new, f"“{question}” added as a {language} phrasing of {target}"
+        name = next((n for n, d in files.files if _has_key(d, "out_of_scope")), files.path.name)
+        new = add_example(dict(files.files)[name], question)
+        return files.with_file(name, new), f"“{question}” added to the out-of-scope examples"
+    for name, data in files.files:
+        try:
+            new = add_phrasing(data, target, language, question)
+        except EditError:
+            continue
+        description = f"“{question}” added as a {language} phrasing of {target}"
+        return files.with_file(name, new), description
+    raise EditError(f"no entry {target!r} in the knowledge files")
+
+
+def _has_key(data: bytes, key: str) -> bool:
+    return _value(_compose(data), key) is not None

@@ -3,10 +3,10 @@ may get worse. Figures are kept for the reply: before → after."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.bundle import Bundle
 from bot.check import CheckReport, check
 from bot.evaluation import DEFAULT_SET, EvalError, EvalSet, Report, evaluate, load_set
 from bot.knowledge import KnowledgeBase, KnowledgeError, parse
@@ -108,31 +108,30 @@ class FigureCache:
     def get(
         self,
         kb: KnowledgeBase,
-        data: bytes,
+        files: Bundle,
         thresholds: Thresholds | None,
         sets: dict[str, EvalSet],
     ) -> Figures:
-        digest = hashlib.sha256(data).hexdigest()
+        digest = files.digest()
         if self._figures is None or digest != self._digest:
             self._figures, self._digest = measure(kb, thresholds, sets), digest
         return self._figures
 
-    def put(self, data: bytes, figures: Figures) -> None:
+    def put(self, files: Bundle, figures: Figures) -> None:
         """The figures of a version just measured (an accepted change): no need to redo them."""
-        self._figures, self._digest = figures, hashlib.sha256(data).hexdigest()
+        self._figures, self._digest = figures, files.digest()
 
 
 def run_trial(
     before: Figures,
-    new_data: bytes,
-    path: Path,
+    files: Bundle,
     embedder: Embedder | None,
     thresholds: Thresholds | None,
     sets: dict[str, EvalSet],
 ) -> Trial:
-    """Validate `new_data` (for the file at `path`) and compare its figures with `before`."""
+    """Validate the changed knowledge `files` and compare its figures with `before`."""
     try:
-        kb = parse(new_data, path, embedder)
+        kb = parse(files, embedder)
     except KnowledgeError as exc:
         return Trial(None, list(exc.problems), before, None)
     after = measure(kb, thresholds, sets)

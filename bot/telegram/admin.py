@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from telegram import (
     BotCommand,
@@ -15,15 +16,10 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot import replies
+from bot import bundle, replies
+from bot.bundle import MAX_FILE_BYTES, TOO_LARGE, Bundle, KnowledgeError
 from bot.charts import stats_png
-from bot.files import replace_file
-from bot.knowledge import (
-    MAX_FILE_BYTES,
-    TOO_LARGE,
-    KnowledgeError,
-    home_path,
-)
+from bot.knowledge import home_path
 from bot.store import Stats, StoreError, Unanswered
 from bot.telegram.chat import whole_number
 from bot.telegram.common import HANGUP_QUIET, Services, services, services_of
@@ -90,7 +86,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Admin: a .yaml document replaces the knowledge file if it validates."""
+    """Admin: a .yaml document replaces the knowledge file of its name if the result validates."""
     if not await admin_allowed(update, context, "knowledge upload"):
         return
     message = update.effective_message
@@ -101,36 +97,50 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     data = bytes(await (await document.get_file()).download_as_bytearray())
     svc = services(context)
     async with svc.changing:
-        reply = await install_upload(svc, data)
+        reply = await install_upload(svc, document.file_name, data)
     await message.reply_text(reply, parse_mode=ParseMode.HTML)
 
 
-async def install_upload(svc: Services, data: bytes) -> str:
-    """Validate, back up, write and serve an uploaded knowledge file; the reply (HTML)."""
+async def install_upload(svc: Services, filename: str | None, data: bytes) -> str:
+    """Validate, back up, write and serve an uploaded knowledge file (the main file, a part
+    of the same name, or a new part); the reply (HTML)."""
     live = svc.live
+    try:
+        name = live.files.upload_name(filename)
+    except KnowledgeError as exc:
+        return f"That file cannot be used; nothing changed.\n{problems_text(exc)}"
     try:
         target = await asyncio.to_thread(
             live.upload_target, home_path(svc.settings.data_dir).parent
         )
-        kb = await asyncio.to_thread(live.parse, data, target)
-    except KnowledgeError as exc:
-        named = KnowledgeError([p.replace(str(target), "uploaded file") for p in exc.problems])
-        return f"That file has problems; nothing changed.\n{problems_text(named)}"
     except OSError as exc:
         logger.error("cannot prepare %s for the knowledge file: %s", svc.settings.data_dir, exc)
         return "The file could not be saved; nothing changed."
-    backups = svc.settings.data_dir / "backups"
+    files = live.files.with_file(name, data).rebased(target)
     try:
-        backup = await asyncio.to_thread(replace_file, target, data, backups)
+        kb = await asyncio.to_thread(live.parse, files)
+    except KnowledgeError as exc:
+        uploaded = str(target.parent / name)
+        named = KnowledgeError([p.replace(uploaded, "uploaded file") for p in exc.problems])
+        return f"That file has problems; nothing changed.\n{problems_text(named)}"
+    try:
+        backups = await asyncio.to_thread(bundle.write, files, svc.settings.data_dir / "backups")
     except OSError as exc:
         logger.error("cannot write the knowledge file %s: %s", target, exc)
         return "The file is valid but could not be saved; nothing changed."
-    live.path = target
-    changes = live.install(kb, data)
-    logger.info("knowledge replaced by upload: %s", changes.summary(kb))
-    saved = f" Previous file backed up as {replies.escape(backup.name)}." if backup else ""
+    changes = live.install(kb, files)
+    logger.info("knowledge file %s replaced by upload: %s", name, changes.summary(kb))
+    saved = backed_up(backups)
     shared = replies.escape(await share(svc))
-    return f"Installed. {replies.escape(changes.summary(kb))}{saved}{shared}"
+    return f"Installed {replies.escape(name)}. {replies.escape(changes.summary(kb))}{saved}{shared}"
+
+
+def backed_up(backups: list[Path]) -> str:
+    """A sentence naming the backups a change made (HTML), or empty."""
+    if not backups:
+        return ""
+    names = ", ".join(replies.escape(b.name) for b in backups)
+    return f" Previous file{'s' if len(backups) > 1 else ''} backed up as {names}."
 
 
 async def share(svc: Services) -> str:
@@ -139,7 +149,7 @@ async def share(svc: Services) -> str:
     if not svc.store.shared:
         return ""
     try:
-        await asyncio.to_thread(svc.store.publish_knowledge, svc.live.data)
+        await asyncio.to_thread(svc.store.publish_knowledge, svc.live.files.pack())
     except StoreError as exc:
         logger.error("knowledge not shared with the other instances: %s", exc)
         return f" Not shared with the other instances: {exc}."
@@ -156,7 +166,7 @@ def on_shared_knowledge(application: Application) -> None:
 
 async def adopt_shared_knowledge(application: Application) -> None:
     """Serve the knowledge last published by any instance, if it differs from ours: validated
-    here, written (with a backup) where an upload would go, then swapped in."""
+    here, written (with backups) where an upload would go, then swapped in."""
     svc = services_of(application)
     live = svc.live
     async with svc.changing:
@@ -166,22 +176,22 @@ async def adopt_shared_knowledge(application: Application) -> None:
         except StoreError as exc:
             logger.warning("shared knowledge cannot be read: %s", exc)
             return
-        if data is None or data == live.data:
+        if data is None or data == live.files.pack():
             return
         try:
             target = await asyncio.to_thread(
                 live.upload_target, home_path(svc.settings.data_dir).parent
             )
-            kb = await asyncio.to_thread(live.parse, data, target)
+            files = Bundle.unpack(data, target)
+            kb = await asyncio.to_thread(live.parse, files)
         except (KnowledgeError, OSError) as exc:
             logger.error("knowledge shared by another instance is refused here:\n%s", exc)
             return
         try:
-            await asyncio.to_thread(replace_file, target, data, svc.settings.data_dir / "backups")
-            live.path = target
+            await asyncio.to_thread(bundle.write, files, svc.settings.data_dir / "backups")
         except OSError as exc:
             logger.error("shared knowledge served but not saved to %s: %s", target, exc)
-        changes = live.install(kb, data)
+        changes = live.install(kb, files)
         logger.info("knowledge adopted from another instance: %s", changes.summary(kb))
 
 

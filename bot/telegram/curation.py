@@ -15,7 +15,7 @@ from bot.curation import accept as curation
 from bot.curation.edits import OUT_OF_SCOPE_TARGET
 from bot.curation.suggestions import Suggestion, suggest
 from bot.store import StoreError
-from bot.telegram.admin import admin_allowed, log_unavailable, share
+from bot.telegram.admin import admin_allowed, backed_up, log_unavailable, share
 from bot.telegram.common import Services, fits, keyboard, services
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ async def accept(svc: Services, chosen: Suggestion, target: str) -> str:
     """Edit, try, and only then write, install and share; the reply (HTML)."""
     live, settings = svc.live, svc.settings
     before = await asyncio.to_thread(
-        svc.figures.get, live.kb, live.data, settings.thresholds, svc.eval_sets
+        svc.figures.get, live.kb, live.files, settings.thresholds, svc.eval_sets
     )
     try:
         done = await asyncio.to_thread(
@@ -125,15 +125,14 @@ async def accept(svc: Services, chosen: Suggestion, target: str) -> str:
         logger.error("cannot write the knowledge file: %s", exc)
         return "The change passed its checks but could not be saved; nothing changed."
     assert done.trial.kb is not None and done.trial.after is not None
-    live.path = done.path
-    live.install(done.trial.kb, done.data)
-    svc.figures.put(done.data, done.trial.after)
+    live.install(done.trial.kb, done.files)
+    svc.figures.put(done.files, done.trial.after)
     await asyncio.to_thread(svc.store.decide, chosen.normalised, curation.decision(target))
     shared = await share(svc)
     logger.info("suggestion accepted: %s", done.description)
-    saved = f" Previous file backed up as {done.backup.name}." if done.backup else ""
+    saved = backed_up(done.backups)
     figures = "\n".join(replies.escape(line) for line in done.trial.after.lines(before))
     return (
-        f"Done: {replies.escape(done.description)}.{replies.escape(saved + shared)}\n"
+        f"Done: {replies.escape(done.description)}.{saved}{replies.escape(shared)}\n"
         f"<b>Before → after</b>\n{figures}"
     )
