@@ -15,6 +15,8 @@ from functools import lru_cache
 import snowballstemmer
 
 _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
+_EN_CONTRACTION = re.compile(r"(?<=[a-z])['’ʼ`´](?:d|ll|ve|re|m)\b")
+"""we'd, I'll, they've, you're, I'm: the pronoun alone ("we'd" was read as "wed")."""
 _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER_SLASH = re.compile(r"(?<=\d)/(?=\d)")
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
@@ -168,7 +170,7 @@ def words(text: str) -> list[str]:
     """
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
     text = text.translate(_CONTROL).casefold()
-    text = _APOSTROPHES.sub("", text.replace("ё", "е"))
+    text = _APOSTROPHES.sub("", _EN_CONTRACTION.sub("", text.replace("ё", "е")))
     text = _NUMBER_SLASH.sub("x", text)
     return [w for w in _NON_WORD.split(text) if w]
 

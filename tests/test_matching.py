@@ -180,6 +180,15 @@ def test_contracted_question_words_keep_their_meaning():
     assert normaliser.tokens("how come he died") == normaliser.tokens("why did he die")
 
 
+def test_english_contractions_keep_only_the_pronoun():
+    normaliser = Normaliser()
+    assert normaliser.tokens("we'd like to visit") == normaliser.tokens("we like to visit")
+    assert normaliser.tokens("he’ll say they've gone, I'm sure") == normaliser.tokens(
+        "he say they gone, I sure"
+    )
+    assert normaliser.tokens("пам'ять") == normaliser.tokens("память")
+
+
 def test_authorities_are_not_authors():
     normaliser = Normaliser()
     assert normaliser.tokens("the authorities") != normaliser.tokens("the author")
