@@ -257,6 +257,32 @@ def test_an_admin_sending_a_txt_file_is_told_the_format(fake, bot):
     assert ".yaml" in reply["text"] and "only read text" not in reply["text"]
 
 
+def test_admin_files_lists_the_knowledge_files_being_served(fake, bot, workdir):
+    reply = ask(fake, "/files", ADMINS[0])
+    assert "faq.yaml (" in reply["text"] and f"faq.d/{death_file(workdir).name} (" in reply["text"]
+    assert "new name to add a part" in reply["text"]
+
+
+def test_admin_files_sends_the_file_asked_for_as_a_document(fake, bot, workdir):
+    path = death_file(workdir)
+    fake.send_text(f"/files {path.name}", user_id=ADMINS[0])
+    sent = fake.wait_for("sendDocument", lambda p: p.get("chat_id") == ADMINS[0])[-1].params
+    assert sent["document"]["file_name"] == path.name
+    assert sent["document"]["content"] == path.read_bytes()
+
+
+def test_admin_files_with_an_unknown_name_says_so(fake, bot):
+    reply = ask(fake, "/files ../../etc/passwd", ADMINS[0])
+    assert reply["text"] == "No knowledge file is called passwd; /files lists them."
+    assert not fake.calls_to("sendDocument") or all(
+        c.params["document"]["file_name"] != "passwd" for c in fake.calls_to("sendDocument")
+    )
+
+
+def test_files_for_a_non_admin_is_refused(fake, bot):
+    assert "not allowed" in ask(fake, "/files faq.yaml", next(_users))["text"]
+
+
 def test_upload_by_non_admin_is_refused(fake, bot, workdir):
     path = workdir / "knowledge" / "faq.yaml"
     before = path.read_bytes()

@@ -39,6 +39,7 @@ USER_COMMANDS = [
 ADMIN_COMMANDS = [
     *USER_COMMANDS,
     BotCommand("reload", "Admin: re-read the knowledge file"),
+    BotCommand("files", "Admin: the knowledge files, one to download"),
     BotCommand("unanswered", "Admin: questions I could not answer"),
     BotCommand("stats", "Admin: answer counts"),
     BotCommand("suggestions", "Admin: what use suggests adding"),
@@ -133,6 +134,37 @@ async def install_upload(svc: Services, filename: str | None, data: bytes) -> st
     saved = backed_up(backups)
     shared = replies.escape(await share(svc))
     return f"Installed {replies.escape(name)}. {replies.escape(changes.summary(kb))}{saved}{shared}"
+
+
+async def files_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admin: list the knowledge files being served, or send one (/files NAME) to edit and
+    upload back under the same name."""
+    if not await admin_allowed(update, context, "/files"):
+        return
+    files = services(context).live.files
+    message = update.effective_message
+    if not context.args:
+        await message.reply_text(files_listing(files))
+        return
+    wanted = Path(" ".join(context.args)).name
+    found = next((data for name, data in files.files if Path(name).name == wanted), None)
+    if found is None:
+        await message.reply_text(f"No knowledge file is called {wanted[:100]}; /files lists them.")
+        return
+    await message.reply_document(
+        found, filename=wanted, caption="Edit it and send it back with this name to replace it."
+    )
+
+
+def files_listing(files: Bundle) -> str:
+    """The files of the knowledge being served, with their sizes, and how to use them."""
+    lines = [f"The knowledge being served ({files.path.parent}):"]
+    lines += [f"{name} ({len(data) / 1024:.0f} KB)" for name, data in files.files]
+    lines.append(
+        "/files NAME sends one. Send a file back with the same name to replace it"
+        + (", or with a new name to add a part." if files.is_split else ".")
+    )
+    return "\n".join(lines)
 
 
 def backed_up(backups: list[Path]) -> str:

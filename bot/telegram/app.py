@@ -40,6 +40,7 @@ from bot.telegram.admin import (
     ADMIN_COMMANDS,
     USER_COMMANDS,
     adopt_shared_knowledge,
+    files_command,
     on_hangup,
     on_shared_knowledge,
     reload_command,
@@ -172,6 +173,7 @@ def build_application(
     application.add_handler(CommandHandler("topics", topics))
     application.add_handler(CommandHandler("lang", lang_command))
     application.add_handler(CommandHandler("reload", reload_command))
+    application.add_handler(CommandHandler("files", files_command))
     application.add_handler(CommandHandler("unanswered", unanswered))
     application.add_handler(CommandHandler("stats", stats))
     application.add_handler(CommandHandler("suggestions", suggestions))
