@@ -140,8 +140,12 @@ def parts_dir(path: Path) -> Path:
 
 
 def main_file(path: Path) -> Path:
-    """The main file of the knowledge `path` belongs to: itself, or, for a part given by
-    mistake (`faq.d/city.yaml`), the `faq.yaml` beside its folder when there is one."""
+    """The main file of the knowledge `path` belongs to: itself; for a folder, the
+    `faq.yaml` in it; for a part given by mistake (`faq.d/city.yaml`), the `faq.yaml` beside
+    its folder. Anything else is returned as given, for the loader to report."""
+    if path.is_dir():
+        inside = [path / f"faq{suffix}" for suffix in PART_SUFFIXES]
+        return next((main for main in inside if main.is_file()), path)
     folder = path.parent
     if folder.name.endswith(PARTS_SUFFIX):
         stem = folder.name.removesuffix(PARTS_SUFFIX)

@@ -107,6 +107,10 @@ def test_loading_a_part_loads_the_knowledge_it_belongs_to(split):
     assert len(load(split.parent / "faq.d" / "20-death.yaml").entries) == 2
 
 
+def test_loading_a_folder_loads_the_knowledge_in_it(split):
+    assert len(load(split.parent).entries) == 2
+
+
 def test_validate_names_the_parts_it_read(split):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "validate", str(split.parent / "faq.d" / "10-record.yaml")],
