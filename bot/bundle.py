@@ -161,7 +161,12 @@ def read(path: Path) -> Bundle:
     files = [(path.name, read_bytes(path))]
     folder = parts_dir(path)
     if folder.is_dir():
-        files += [(f"{folder.name}/{p.name}", read_bytes(p)) for p in _part_paths(folder)]
+        parts = _part_paths(folder)
+        if any(p.name == path.name for p in parts):
+            raise KnowledgeError(
+                [f"{folder / path.name}: a part may not have the main file's name (rename it)"]
+            )
+        files += [(f"{folder.name}/{p.name}", read_bytes(p)) for p in parts]
     if sum(len(d) for _, d in files) > MAX_TOTAL_BYTES:
         raise KnowledgeError(
             [f"{path}: its files together are larger than {_mib(MAX_TOTAL_BYTES)}"]

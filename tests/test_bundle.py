@@ -103,6 +103,12 @@ def test_a_part_with_an_unsafe_name_is_named(split):
     assert "my part.yaml" in problem and "letters, digits" in problem
 
 
+def test_a_part_with_the_main_files_name_is_refused(split):
+    (split.parent / "faq.d" / "faq.yaml").write_text(EXAMPLES, encoding="utf-8")
+    (problem,) = problems_of(split)
+    assert "faq.d/faq.yaml: a part may not have the main file's name" in problem
+
+
 def test_loading_a_part_loads_the_knowledge_it_belongs_to(split):
     assert len(load(split.parent / "faq.d" / "20-death.yaml").entries) == 2
 
