@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase, default_path, load
+from bot.knowledge import KnowledgeBase, KnowledgeError, default_path, load
 from tests import postgres
 
 SOURCE_TEXT = (
@@ -48,6 +48,13 @@ entries:
       - source: src
         quote: "Stakhanov died an alcoholic in a psychiatric hospital in 1977."
 """
+
+
+def problems_of(path: Path) -> list[str]:
+    """Every problem loading the knowledge at `path` reports (it must fail)."""
+    with pytest.raises(KnowledgeError) as caught:
+        load(path)
+    return caught.value.problems
 
 
 def file_of(knowledge: Path, entry_id: str) -> Path:

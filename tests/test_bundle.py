@@ -14,7 +14,7 @@ from bot.bundle import Bundle, KnowledgeError
 from bot.curation.edits import OUT_OF_SCOPE_TARGET, propose
 from bot.knowledge import LiveKnowledge, load, parse
 from bot.matching.embeddings import EmbeddingCache
-from tests.conftest import SMALL_YAML
+from tests.conftest import SMALL_YAML, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN, ENTRIES = SMALL_YAML.split("entries:\n")
@@ -33,12 +33,6 @@ def split(write_knowledge) -> Path:
     (parts / "20-death.yaml").write_text("entries:\n" + DEATH, encoding="utf-8")
     (parts / "out-of-scope.yaml").write_text(EXAMPLES, encoding="utf-8")
     return path
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(path)
-    return caught.value.problems
 
 
 def test_a_main_file_and_its_parts_load_as_one_knowledge_base(split):

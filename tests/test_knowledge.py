@@ -12,15 +12,9 @@ from pydantic import ValidationError
 from bot import knowledge
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
 from bot.matching.embeddings import EmbeddingCache
-from tests.conftest import SMALL_YAML
+from tests.conftest import SMALL_YAML, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(path)
-    return caught.value.problems
 
 
 def test_small_file_loads_with_typed_entries(write_knowledge):

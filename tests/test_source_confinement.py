@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
-
-from bot.knowledge import MAX_SOURCE_BYTES, KnowledgeError, load
-from tests.conftest import SMALL_YAML
+from bot.knowledge import MAX_SOURCE_BYTES, load
+from tests.conftest import SMALL_YAML, problems_of
 
 
 def with_text(text_path: str, quote: str | None = None) -> str:
@@ -19,12 +16,6 @@ def with_text(text_path: str, quote: str | None = None) -> str:
             f'quote: "{quote}"',
         )
     return yaml
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(path)
-    return caught.value.problems
 
 
 def test_absolute_path_to_a_system_file_is_refused(write_knowledge):

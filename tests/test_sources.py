@@ -3,13 +3,11 @@ locator; validation refuses what a careful editor would, and declines point furt
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot import replies
-from bot.knowledge import KnowledgeError, load
-from tests.conftest import SMALL_YAML
+from bot.knowledge import load
+from tests.conftest import SMALL_YAML, problems_of
 
 REFERENCED = """\
   - id: wiki
@@ -36,12 +34,6 @@ BORN = """\
 def with_referenced(source: str = REFERENCED, entry: str = BORN) -> str:
     text = SMALL_YAML.replace("synonyms:", source + "synonyms:", 1)
     return text + entry
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(path)
-    return caught.value.problems
 
 
 def test_a_referenced_source_loads_without_archived_text(write_knowledge):
