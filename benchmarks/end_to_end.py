@@ -200,13 +200,17 @@ def _starts(key: str) -> tuple[str, ...]:
     return tuple(html.escape(text, quote=False) for text in MESSAGES[key].values())
 
 
-_CLARIFY, _NO_MATCH, _GREETING = _starts("clarify"), _starts("no_match"), _starts("greeting")
+_CLARIFY, _NO_MATCH = _starts("clarify"), _starts("no_match")
+_GREETING = _starts("greeting") + _starts("thanks") + _starts("about") + _starts("no_options")
+"""Small talk of every kind: a greeting, "you're welcome", what the bot is, the option hint."""
 _ERROR, _TOO_LONG = _starts("error"), tuple(t.split("{")[0] for t in _starts("too_long"))
+_SOURCE = tuple(f"<i>{t}:</i>" for t in _starts("source"))
+"""An answer's source line: answers citing only referenced sources have no quote block."""
 
 
 def classify(text: str) -> str:
     """What kind of reply the bot sent to a question."""
-    if "<blockquote>" in text:
+    if "<blockquote>" in text or any(marker in text for marker in _SOURCE):
         return "answered"
     if text.startswith(_CLARIFY):
         return "clarify"

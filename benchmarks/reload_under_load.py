@@ -99,6 +99,9 @@ def prepare(live_dir: Path, pool: dict[str, list[str]]) -> dict[str, bytes]:
     shutil.copytree(default_path().parent, live_dir)
     live = live_dir / "faq.yaml"
     original = merged(live)
+    live.write_bytes(
+        yaml.safe_dump(original, allow_unicode=True, sort_keys=False, width=4096).encode("utf-8")
+    )
     variants = {name: tagged(original, tag) for name, tag in TAGS.items()}
     bases = {"original": load(live)}
     bases.update({name: parse(Bundle.single(live, data)) for name, data in variants.items()})
