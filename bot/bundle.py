@@ -79,13 +79,17 @@ class Bundle:
         main = (self.path.name, files.pop(self.path.name))
         return Bundle(self.path, (main, *sorted(files.items(), key=lambda f: _order(f[0]))))
 
+    def named(self, base: str) -> str | None:
+        """The file (main or part) whose own name is `base`, if any."""
+        return next((name for name, _ in self.files if Path(name).name == base), None)
+
     def upload_name(self, filename: str | None) -> str:
         """Which file an uploaded document replaces: the file of the same name, else a new
         part when the knowledge is split, else (one file) the main file, as before parts."""
         base = Path(filename or "").name
-        for name, _ in self.files:
-            if Path(name).name == base:
-                return name
+        found = self.named(base)
+        if found is not None:
+            return found
         if not self.is_split:
             return self.path.name
         if not (PART_NAME.match(base) and base.endswith(PART_SUFFIXES)):

@@ -275,7 +275,7 @@ def _collection_paused() -> Iterator[None]:
 
 def _parse(files: Bundle, embedder: Embedder | None, cache: TokenCache | None) -> KnowledgeBase:
     remembered = _remembered(files, cache)
-    model, places = (remembered, _Places.unknown(files.path)) if remembered else _validated(files)
+    model, places = (remembered, _Places(files.path)) if remembered else _validated(files)
     synonyms = MappingProxyType(dict(model.synonyms))
     lexical = LexicalIndex.build(model.entries, synonyms, model.out_of_scope, cache)
     if remembered is None:
@@ -293,7 +293,7 @@ def _validated(files: Bundle) -> tuple[KnowledgeFile, _Places]:
     problems: list[str] = []
     main: KnowledgeFile | None = None
     parts: list[KnowledgePart] = []
-    places = _Places.unknown(files.path)
+    places = _Places(files.path)
     for index, (path, data) in enumerate(files.paths()):
         try:
             raw, lines = _parse_yaml(data, path)
@@ -302,14 +302,15 @@ def _validated(files: Bundle) -> tuple[KnowledgeFile, _Places]:
             continue
         where = _Locator(path, raw, lines)
         try:
-            if index == 0:
-                main = KnowledgeFile.model_validate(raw)
-            else:
-                parts.append(KnowledgePart.model_validate(raw))
+            parsed = (KnowledgePart if index else KnowledgeFile).model_validate(raw)
         except ValidationError as exc:
             problems += [where.describe(err) for err in exc.errors()]
             continue
-        places = places.add(where, parts[-1] if index else main)
+        if isinstance(parsed, KnowledgeFile):
+            main = parsed
+        else:
+            parts.append(parsed)
+        places = places.add(where, parsed)
     if problems or main is None:
         raise KnowledgeError(problems)
     model = main.model_copy(
@@ -351,14 +352,14 @@ def _remembered(files: Bundle, cache: TokenCache | None) -> KnowledgeFile | None
     except ValidationError:
         return None
     texts, problems = _read_sources(model, files.path)
-    if problems or _check_references(model, texts, _Places.unknown(files.path)):
+    if problems or _check_references(model, texts, _Places(files.path)):
         return None
     return model
 
 
 def _model_key(files: Bundle) -> bytes:
     digest = hashlib.sha256(_VALIDATING_CODE)
-    digest.update(files.digest() if files.is_split else files.main)
+    digest.update(files.digest())
     return b"model:" + digest.digest()
 
 
@@ -419,14 +420,8 @@ class _Places:
     entries: tuple[tuple[_Locator, int], ...] = ()
     examples: Mapping[str, Path] = field(default_factory=dict)
 
-    @classmethod
-    def unknown(cls, main: Path) -> _Places:
-        return cls(main)
-
-    def add(self, where: _Locator, model: KnowledgeFile | KnowledgePart | None) -> _Places:
+    def add(self, where: _Locator, model: KnowledgeFile | KnowledgePart) -> _Places:
         """With the entries and examples of one more file, in load order."""
-        if model is None:
-            return self
         entries = self.entries + tuple((where, i) for i in range(len(model.entries)))
         examples = {q: where.path for q in model.out_of_scope} | dict(self.examples)
         return _Places(self.main, entries, examples)
@@ -615,8 +610,8 @@ def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, where: _Places) 
         owner = owners.get(tokens) if tokens else None
         if owner:
             problems.append(
-                f'{where.example_file(text)}: out_of_scope: "{_shorten(text)}" reads the same as a phrasing '
-                f"of entry '{owner}'"
+                f'{where.example_file(text)}: out_of_scope: "{_shorten(text)}" reads the '
+                f"same as a phrasing of entry '{owner}'"
             )
     return problems + _latin_phrasings(model, where)
 
@@ -626,8 +621,9 @@ def _latin_phrasings(model: KnowledgeFile, where: _Places) -> list[str]:
     enter the vocabulary, and a known Latin word is no longer read as the Cyrillic one, so
     typed transliterations ("kto takoy stakhanov") would stop matching."""
     return [
-        f"{where.entry_file(model, e.id)}: entry '{e.id}': {language} phrasing \"{_shorten(q)}\" has no Cyrillic "
-        "letter; write it in Cyrillic (transliterated questions are read as Cyrillic anyway)"
+        f"{where.entry_file(model, e.id)}: entry '{e.id}': {language} phrasing "
+        f'"{_shorten(q)}" has no Cyrillic letter; write it in Cyrillic (transliterated '
+        "questions are read as Cyrillic anyway)"
         for e in model.entries
         for language in CYRILLIC_LANGUAGES
         for q in e.questions.get(language, ())

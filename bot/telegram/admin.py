@@ -147,12 +147,14 @@ async def files_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await message.reply_text(files_listing(files))
         return
     wanted = Path(" ".join(context.args)).name
-    found = next((data for name, data in files.files if Path(name).name == wanted), None)
+    found = files.named(wanted)
     if found is None:
         await message.reply_text(f"No knowledge file is called {wanted[:100]}; /files lists them.")
         return
     await message.reply_document(
-        found, filename=wanted, caption="Edit it and send it back with this name to replace it."
+        dict(files.files)[found],
+        filename=wanted,
+        caption="Edit it and send it back with this name to replace it.",
     )
 
 
