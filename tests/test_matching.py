@@ -157,6 +157,32 @@ def test_worksheet_instructions_are_not_content(instruction, plain):
     assert normaliser.tokens(instruction) == normaliser.tokens(plain)
 
 
+@pytest.mark.parametrize(
+    ("checking", "plain"),
+    [
+        ("Fact check: he was born in Orel. True or false?", "he was born in Orel"),
+        ("Is it correct that the city was renamed?", "Is it that the city was renamed?"),
+        ("Проверяю факт: верно, что он родился в Орле?", "что он родился в Орле?"),
+        ("Перевіряю факт: чи вірно, що місто перейменували?", "чи що місто перейменували?"),
+    ],
+)
+def test_fact_checking_words_are_not_content(checking, plain):
+    normaliser = Normaliser()
+    assert normaliser.tokens(checking) == normaliser.tokens(plain)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("Fact check: the city was renamed Stakhanov in 1978. True or false?", "city-renamed"),
+        ("fact check: Stakhanov was on the cover of Time", "time-cover"),
+    ],
+)
+def test_a_fact_check_is_answered_by_the_fact_it_checks(kb, question, entry):
+    match = kb.index.match(question)
+    assert match.status == "answered" and match.candidates[0].entry_id == entry
+
+
 def test_a_number_with_a_slash_is_one_word():
     normaliser = Normaliser()
     assert normaliser.tokens("mine 2/43") != normaliser.tokens("mine 2 43")
