@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.matching import Thresholds
+from bot.matching.lexical import _clauses
 from bot.normalise import Normaliser
 
 PARAPHRASES = [
@@ -172,6 +173,20 @@ def test_fact_checking_words_are_not_content(checking, plain):
 
 
 @pytest.mark.parametrize(
+    ("chatty", "plain"),
+    [
+        ("wait so when did the guy die n how", "when did he die how"),
+        ("Разве он не ставил ещё рекорд?", "он не ставил ещё рекорд?"),
+        ("Хіба він не рубав вугілля кайлом?", "він не рубав вугілля кайлом?"),
+        ("Вікторина: де працював Стаханов?", "де працював Стаханов?"),
+    ],
+)
+def test_fillers_and_rhetorical_particles_are_not_content(chatty, plain):
+    normaliser = Normaliser()
+    assert normaliser.tokens(chatty) == normaliser.tokens(plain)
+
+
+@pytest.mark.parametrize(
     ("question", "entry"),
     [
         ("Fact check: the city was renamed Stakhanov in 1978. True or false?", "city-renamed"),
@@ -273,6 +288,19 @@ def test_context_sentences_around_a_question_do_not_drown_it(kb):
     )
     match = kb.index.match(question)
     assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Добрый вечер) А с чего Стаханов начинал на шахте?", "Доброго ранку) З чого Стаханов починав на шахті?"],
+)
+def test_a_smiley_bracket_ends_a_greeting_like_a_full_stop(kb, question):
+    match = kb.index.match(question)
+    assert (match.status, match.best.entry_id) == ("answered", "early-career")
+
+
+def test_multiple_choice_letters_do_not_split_a_question():
+    assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 
 
 def test_costs_are_not_hundreds(kb):

@@ -55,7 +55,7 @@ SHORT_WORD = 5  # up to this length, OSA edit distance replaces ratio (a swap co
 STOP_WORD_CUTOFF = 85.0  # a misspelt stop word ("mutch") must be this close to be dropped
 _ALIAS_CACHE_SIZE = 4096  # typo lookups remembered per index; bounds memory under hostile input
 MAX_CLAUSES = 8  # clauses scored alone per message; bounds the work of a long message
-_CLAUSE_BREAK = re.compile(r"(?<=[.?!;:,])\s+|\n+|\s[—–-]\s")
+_CLAUSE_BREAK = re.compile(r"(?:(?<=[.?!;:,])|(?<=\w\w\)))\s+|\n+|\s[—–-]\s")
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
 _CYRILLIC_STOP_STEMS = frozenset(
     stem(w) for w in STOP_WORDS if not w.isascii() and len(w) >= FUZZY_MIN_LENGTH
