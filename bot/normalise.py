@@ -46,7 +46,7 @@ STOP_WORDS: frozenset[str] = (
     teacher teachers professor prof lecturer classmate classmates homework essay assignment exam
     quiz student students meeting lecture lesson class
     define describe discuss assess evaluate outline summarise summarize identify analyse analyze
-    false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n
+    false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n deal
     """.split()
     )
     | frozenset(
@@ -60,7 +60,7 @@ STOP_WORDS: frozenset[str] = (
     этого этой этим тому того той тех ним нею ними него неё нее них нам вам им себе себя уже ещё
     еще тоже также только лишь даже говорит говорил говорила говорят сказал сказала сказали
     опишите охарактеризуйте объясните назовите перечислите оцените определите
-    верно неверно правильно факт факты проверяю проверка фактчек разве неужели
+    верно неверно правильно факт факты проверяю проверка фактчек разве неужели курсе простыми словами
     """.split()
     )
     | frozenset(
@@ -75,7 +75,7 @@ STOP_WORDS: frozenset[str] = (
     саме точно
     сказали говорить говорив говорила говорять
     опишіть охарактеризуйте поясніть назвіть перелічіть оцініть визначте
-    вірно невірно правильно факт факти перевіряю перевірка фактчек хіба невже
+    вірно невірно правильно факт факти перевіряю перевірка фактчек хіба невже курсі простими простому
     """.split()
     )
 )
