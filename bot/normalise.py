@@ -47,6 +47,7 @@ STOP_WORDS: frozenset[str] = (
     quiz student students meeting lecture lesson class
     define describe discuss assess evaluate outline summarise summarize identify analyse analyze
     false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n deal
+    paragraph paragraphs sentence sentences surely roughly approximately
     """.split()
     )
     | frozenset(
@@ -60,7 +61,7 @@ STOP_WORDS: frozenset[str] = (
     этого этой этим тому того той тех ним нею ними него неё нее них нам вам им себе себя уже ещё
     еще тоже также только лишь даже говорит говорил говорила говорят сказал сказала сказали
     опишите охарактеризуйте объясните назовите перечислите оцените определите
-    верно неверно правильно факт факты проверяю проверка фактчек разве неужели курсе простыми словами
+    верно неверно правильно факт факты проверяю проверка фактчек разве неужели курсе простыми словами примерно приблизительно
     """.split()
     )
     | frozenset(
@@ -75,7 +76,7 @@ STOP_WORDS: frozenset[str] = (
     саме точно
     сказали говорить говорив говорила говорять
     опишіть охарактеризуйте поясніть назвіть перелічіть оцініть визначте
-    вірно невірно правильно факт факти перевіряю перевірка фактчек хіба невже курсі простими простому
+    вірно невірно правильно факт факти перевіряю перевірка фактчек хіба невже курсі простими простому приблизно
     """.split()
     )
 )

@@ -182,6 +182,9 @@ def test_fact_checking_words_are_not_content(checking, plain):
         ("Кто в курсе, простыми словами: кто такие стахановцы?", "Кто, кто такие стахановцы?"),
         ("Хто в курсі, поясніть простими словами: хто такі стахановці?", "Хто, хто такі стахановці?"),
         ("what's the deal with the record?", "what's the record?"),
+        ("Surely roughly how many tonnes? Answer in a paragraph.", "how many tonnes? Answer in a."),
+        ("Сколько примерно тонн?", "Сколько тонн?"),
+        ("Скільки приблизно тонн?", "Скільки тонн?"),
     ],
 )
 def test_fillers_and_rhetorical_particles_are_not_content(chatty, plain):
