@@ -185,6 +185,8 @@ def test_fact_checking_words_are_not_content(checking, plain):
         ("Surely roughly how many tonnes? Answer in a paragraph.", "how many tonnes? Answer in a."),
         ("Сколько примерно тонн?", "Сколько тонн?"),
         ("Скільки приблизно тонн?", "Скільки тонн?"),
+        ("Готовлюсь к экзамену: вкратце, Стаханов ведь родился в Орле?", "Стаханов родился в Орле?"),
+        ("Готуюся до іспиту: стисло, де народився Стаханов?", "де народився Стаханов?"),
     ],
 )
 def test_fillers_and_rhetorical_particles_are_not_content(chatty, plain):
