@@ -97,9 +97,8 @@ FLOORS = {
 DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle14.yaml": 1,
     "realstyle16.yaml": 2,
-    "realstyle17.yaml": 4,
-    "realstyle18.yaml": 3,
-    "realstyle19.yaml": 5,
+    "realstyle17.yaml": 2,
+    "realstyle19.yaml": 3,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
@@ -112,6 +111,9 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
 # незалежної України?" was answered from the nostalgia entry until the quiz phrasings of
 # 2026-12-06 (fourth session) lifted the death entry; now "скільки років було стаханову коли він
 # помер" (his age at death, which no answer gives) declines it, offering the death entry.
+# On 2026-12-07 (sixth session) five examples that declined such a question and kept no trap out
+# of any set were dropped (Soviet propaganda posters, the cultural centre's name, where he lived
+# in Moscow, his retirement, how many mines Donetsk oblast has).
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_PER_LANGUAGE = 0.15
 
