@@ -89,10 +89,15 @@ FLOORS = {
     # blind, seven new styles, measured on arrival at 67.2 % / 8.3 % and unseen at the end of that
     # session at 69.3 % / 6.2 % (see its header)
     "realstyle17.yaml": (0.69, 0.09, 0.64, 0.13),  # English 64.1 %, Ukrainian false 12.5 %
-    # blind, eight new styles, measured on arrival at 76.0 % / 6.2 % (see its header), unseen
-    "realstyle18.yaml": (0.76, 0.07, 0.67, 0.19),  # English 67.2 %, English false 18.8 %
-    # blind, eight more new styles, measured on arrival at 83.2 % / 11.6 % (see its header), unseen
-    "realstyle19.yaml": (0.83, 0.12, 0.75, 0.2),  # English 75.8 %, Russian false 20.0 %
+    # blind, eight new styles, measured on arrival at 76.0 % / 6.2 % (see its header), studied
+    # since 2026-12-07 (fact-checking and filler words, dropped examples)
+    "realstyle18.yaml": (0.81, 0.07, 0.78, 0.19),  # English 78.1 %, English false 18.8 %
+    # blind, eight more new styles, measured on arrival at 83.2 % / 11.6 % (see its header), studied
+    "realstyle19.yaml": (0.87, 0.08, 0.83, 0.14),  # English 83.3 %, Russian false 13.3 %
+    # blind, eight new styles each, measured on arrival at 77.6 % / 12.5 % and 77.6 % / 10.4 %
+    # and twice more unseen (see their headers)
+    "realstyle20.yaml": (0.77, 0.13, 0.73, 0.13),  # Ukrainian 73.4 %, 12.5 % false in each language
+    "realstyle21.yaml": (0.77, 0.11, 0.68, 0.13),  # Ukrainian 68.8 %, en/uk false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -100,6 +105,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle16.yaml": 2,
     "realstyle17.yaml": 2,
     "realstyle19.yaml": 3,
+    "realstyle21.yaml": 4,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
