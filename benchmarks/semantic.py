@@ -61,25 +61,34 @@ def startup(semantic: bool, runs: int) -> float:
     return statistics.median(timings)
 
 
-def reloads() -> tuple[float, float]:
-    """Seconds to load after editing one entry (warm cache), and with an empty cache."""
+def reloads() -> tuple[float, float, float]:
+    """Seconds to reload after editing one entry in a running bot (its cache warm and the
+    knowledge loaded), to load it in a new process after that edit, and with an empty cache."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "knowledge"
         shutil.copytree(default_path().parent, folder)
         path = folder / default_path().name
         edited_file = next(p for p in sorted(folder.rglob("*.yaml")) if '"When did Stakhanov die?"' in p.read_text(encoding="utf-8"))
         text = edited_file.read_text(encoding="utf-8")
-        edited_file.write_text(text.replace('"When did Stakhanov die?"', '"When did Stakhanov pass away?"', 1), encoding="utf-8")
         embedder = make_embedder(from_env())
         embedder.progress = None
+        load(path, embedder)
+        run = time.time_ns()  # a phrasing no earlier run cached, so each run measures an edit
+        edited_file.write_text(text.replace('"When did Stakhanov die?"', f'"When did Stakhanov pass away? {run}"', 1), encoding="utf-8")
         started = time.perf_counter()
         load(path, embedder)
-        edited = time.perf_counter() - started
+        running = time.perf_counter() - started
+        edited_file.write_text(text.replace('"When did Stakhanov die?"', f'"When did Stakhanov depart this life? {run}"', 1), encoding="utf-8")
+        restarted = make_embedder(from_env())
+        restarted.progress = None
+        started = time.perf_counter()
+        load(path, restarted)
+        new_process = time.perf_counter() - started
         cold = make_embedder(from_env({**os.environ, "CACHE_DIR": str(Path(tmp) / "cache")}))
         cold.progress = None
         started = time.perf_counter()
         load(path, cold)
-        return edited, time.perf_counter() - started
+        return running, new_process, time.perf_counter() - started
 
 
 def main() -> None:
@@ -100,8 +109,9 @@ def main() -> None:
             f"{percentile(timings, 0.5):7.2f} {percentile(timings, 0.99):7.2f} "
             f"{startup(semantic, args.runs):15.3f}"
         )
-    edited, cold = reloads()
-    print(f"\nreload after editing one entry (warm cache): {edited:.2f} s")
+    running, new_process, cold = reloads()
+    print(f"\nreload after editing one entry, in the running bot: {running:.2f} s")
+    print(f"first load after editing one entry, in a new process (warm cache): {new_process:.2f} s")
     print(f"first build with an empty cache (every phrasing embedded): {cold:.1f} s")
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from bot import knowledge
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
 from bot.matching.embeddings import EmbeddingCache
+from bot.normalise import Normaliser
 from tests.conftest import SMALL_YAML, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,3 +303,18 @@ def test_other_validating_code_does_not_reuse_a_remembered_file(
     monkeypatch.setattr(knowledge, "_parse_yaml", lambda data, p: parsed.append(p) or real(data, p))
     load(path, cache=cache)
     assert parsed == [path]
+
+
+def test_a_reload_normalises_only_the_texts_that_changed(write_knowledge, tmp_path, monkeypatch):
+    path = write_knowledge()
+    cache = EmbeddingCache(tmp_path / "cache" / "embeddings.sqlite3")
+    load(path, cache=cache)
+    write_knowledge(SMALL_YAML.replace('"102 tons"', '"102 tonnes of coal"'))
+    normalised: list[str] = []
+    tokens = Normaliser.tokens
+    monkeypatch.setattr(
+        Normaliser, "tokens", lambda self, t: normalised.append(t) or tokens(self, t)
+    )
+    edited = load(path, cache=cache)
+    assert normalised == ["102 tonnes of coal"]
+    assert edited.index.match("102 tonnes of coal").best.entry_id == "record"

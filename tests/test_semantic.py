@@ -59,7 +59,10 @@ def test_an_example_sharing_words_but_not_meaning_no_longer_declines(write_knowl
 def test_a_question_an_example_asks_is_still_declined(write_knowledge, embedder):
     path = write_knowledge(WITH_EXAMPLES + '  - "when did stakhanov die in the hospital"\n')
     match = load(path, embedder).index.match("when did stakhanov die in the hospital")
-    assert (match.status, match.out_of_scope) == ("no_match", "when did stakhanov die in the hospital")
+    assert (match.status, match.out_of_scope) == (
+        "no_match",
+        "when did stakhanov die in the hospital",
+    )
 
 
 def test_an_example_is_named_only_when_it_changed_the_outcome(write_knowledge, embedder):
@@ -110,6 +113,32 @@ def test_a_reload_embeds_only_the_phrasing_that_changed(write_knowledge, embedde
     write_knowledge(SMALL_YAML.replace('"102 tons"', '"102 tonnes of coal"'))
     load(path, embedder)
     assert embedder.encoder.embedded[first:] == ["102 tonnes of coal"]
+
+
+def test_a_reload_after_an_edit_builds_the_matrix_a_restart_would(
+    write_knowledge, encoder, tmp_path
+):
+    path = write_knowledge()
+    cache_file = tmp_path / "cache" / "embeddings.sqlite3"
+    running = Embedder(encoder, EmbeddingCache(cache_file))
+    load(path, running)
+    write_knowledge(SMALL_YAML.replace('"102 tons"', '"102 tonnes of coal"'))
+    reloaded = np.array(load(path, running).index.semantic.matrix)
+    for stored in cache_file.parent.glob("*.corpora/*.npy"):
+        stored.unlink()
+    restarted = load(path, Embedder(encoder, EmbeddingCache(cache_file))).index.semantic.matrix
+    assert np.array_equal(reloaded, restarted)
+
+
+def test_a_reload_reads_no_stored_vector_of_an_unchanged_text(write_knowledge, embedder):
+    path = write_knowledge()
+    load(path, embedder)
+    write_knowledge(SMALL_YAML.replace('"102 tons"', '"102 tonnes of coal"'))
+    asked: list[str] = []
+    get = embedder.cache.get
+    embedder.cache.get = lambda model, texts: asked.extend(texts) or get(model, texts)
+    load(path, embedder)
+    assert asked == ["102 tonnes of coal"]
 
 
 def test_the_cache_survives_a_restart(write_knowledge, encoder, tmp_path):

@@ -59,6 +59,7 @@ class EmbeddingCache:
     def __init__(self, path: Path | None, shipped: Path | None = None) -> None:
         self.path = path
         self._memory: dict[tuple[str, bytes], np.ndarray] = {}
+        self._latest: dict[str, tuple[dict[str, int], np.ndarray]] = {}
         self._shipped = _open_read_only(shipped) if shipped else None
         self._db: sqlite3.Connection | None = None
         self._warned = False
@@ -145,6 +146,14 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             self._warn(exc)
 
+    def remember(self, model: str, texts: Sequence[str], matrix: np.ndarray) -> None:
+        """Keep the latest corpus's unit vectors in memory, for `latest` after an edit."""
+        self._latest[model] = ({t: i for i, t in enumerate(texts)}, matrix)
+
+    def latest(self, model: str) -> tuple[dict[str, int], np.ndarray]:
+        """The row of each text of the corpus last remembered for `model`, and its matrix."""
+        return self._latest.get(model, ({}, np.zeros((0, 0), dtype=np.float32)))
+
     def matrix(self, key: bytes) -> np.ndarray | None:
         """A corpus's matrix as `store_matrix` kept it, mapped into memory (read-only)."""
         folder = self._matrices()
@@ -215,12 +224,20 @@ def embed_all(
     cache: EmbeddingCache,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """Unit vectors for `texts`, in order: from the cache, embedding only the missing ones."""
+    """Unit vectors for `texts`, in order: from the cache, embedding only the missing ones.
+
+    After an edit, the rows of texts the previous corpus had are copied from its matrix, so a
+    reload reads and normalises only the texts that changed (each row is normalised alone, so
+    a copied row equals a freshly built one)."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
     key = corpus_key(model, texts)
     stored = cache.matrix(key)
     if stored is not None and stored.shape[0] == len(texts):
+        cache.remember(model, texts, stored)
         return stored
-    unique = list(dict.fromkeys(texts))
+    rows, previous = cache.latest(model)
+    unique = [t for t in dict.fromkeys(texts) if t not in rows]
     found = cache.get(model, unique)
     missing = [t for t in unique if t not in found]
     for start in range(0, len(missing), BATCH):
@@ -228,10 +245,13 @@ def embed_all(
         found.update(cache.put(model, dict(zip(batch, encode(batch), strict=True))))
         if progress:
             progress(min(start + BATCH, len(missing)), len(missing))
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
-    matrix = _unit(np.stack([found[t] for t in texts]).astype(np.float32))
+    fresh = {}
+    if unique:
+        vectors = _unit(np.stack([found[t] for t in unique]).astype(np.float32))
+        fresh = dict(zip(unique, vectors, strict=True))
+    matrix = np.stack([fresh[t] if t in fresh else previous[rows[t]] for t in texts])
     cache.store_matrix(key, matrix)
+    cache.remember(model, texts, matrix)
     return matrix
 
 

@@ -407,19 +407,31 @@ def _corpus_tokens(
     texts: Sequence[str],
     cache: TokenCache | None,
 ) -> dict[str, tuple[str, ...]]:
-    """Each text's tokens, from the cache when the corpus, synonyms and code are unchanged."""
-    key = None
-    if cache is not None:
-        digest = hashlib.sha256(_CODE)
-        digest.update(json.dumps({k: list(v) for k, v in synonyms.items()}).encode())
-        digest.update("".join(f"\x1f{text}" for text in texts).encode("utf-8", "surrogatepass"))
-        key = b"tokens:" + digest.digest()
-        stored = cache.corpus(key)
-        if isinstance(stored, list) and len(stored) == len(texts):
-            return {t: tuple(words) for t, words in zip(texts, stored, strict=True)}
-    tokens = {t: normaliser.tokens(t) for t in texts}
-    if cache is not None and key is not None:
-        cache.store_corpus(key, [tokens[t] for t in texts])
+    """Each text's tokens, from the cache when the corpus, synonyms and code are unchanged.
+
+    After an edit, the tokens of the last corpus built with the same synonyms and code are
+    reused, so a reload normalises only the texts that changed.
+    """
+    if cache is None:
+        return {t: normaliser.tokens(t) for t in texts}
+    setup = hashlib.sha256(_CODE)
+    setup.update(json.dumps({k: list(v) for k, v in synonyms.items()}).encode())
+    corpus = setup.copy()
+    corpus.update("".join(f"\x1f{text}" for text in texts).encode("utf-8", "surrogatepass"))
+    key = b"tokens:" + corpus.digest()
+    stored = cache.corpus(key)
+    if isinstance(stored, list) and len(stored) == len(texts):
+        return {t: tuple(words) for t, words in zip(texts, stored, strict=True)}
+    latest = b"tokens-latest:" + setup.digest()
+    known = cache.corpus(latest)
+    if not isinstance(known, dict):
+        known = {}
+    tokens = {
+        t: tuple(known[t]) if isinstance(known.get(t), list) else normaliser.tokens(t)
+        for t in texts
+    }
+    cache.store_corpus(key, [tokens[t] for t in texts])
+    cache.store_corpus(latest, tokens)
     return tokens
 
 
