@@ -59,7 +59,7 @@ class EmbeddingCache:
     def __init__(self, path: Path | None, shipped: Path | None = None) -> None:
         self.path = path
         self._memory: dict[tuple[str, bytes], np.ndarray] = {}
-        self._latest: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+        self._latest: dict[str, tuple[Sequence[str], np.ndarray]] = {}
         self._shipped = _open_read_only(shipped) if shipped else None
         self._db: sqlite3.Connection | None = None
         self._warned = False
@@ -148,11 +148,12 @@ class EmbeddingCache:
 
     def remember(self, model: str, texts: Sequence[str], matrix: np.ndarray) -> None:
         """Keep the latest corpus's unit vectors in memory, for `latest` after an edit."""
-        self._latest[model] = ({t: i for i, t in enumerate(texts)}, matrix)
+        self._latest[model] = (texts, matrix)
 
     def latest(self, model: str) -> tuple[dict[str, int], np.ndarray]:
         """The row of each text of the corpus last remembered for `model`, and its matrix."""
-        return self._latest.get(model, ({}, np.zeros((0, 0), dtype=np.float32)))
+        texts, matrix = self._latest.get(model, ((), np.zeros((0, 0), dtype=np.float32)))
+        return {t: i for i, t in enumerate(texts)}, matrix
 
     def matrix(self, key: bytes) -> np.ndarray | None:
         """A corpus's matrix as `store_matrix` kept it, mapped into memory (read-only)."""
