@@ -160,20 +160,44 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Measure answer quality on a labelled question set."""
+    """Measure answer quality on labelled question sets: one report, or one line per set."""
     kb = open_knowledge(args, settings).kb
-    from bot.evaluation import DEFAULT_SET, EvalError, evaluate, load_set
+    from bot.evaluation import DEFAULT_SET, EvalError, evaluate, figures, load_set, summary
 
+    paths = _eval_files(args.files or [str(DEFAULT_SET)])
     try:
-        evalset = load_set(args.file or DEFAULT_SET)
-        report = evaluate(kb, evalset.cases, settings.thresholds, evalset.thresholds)
+        reports = {}
+        for path in paths:
+            evalset = load_set(path)
+            reports[path.stem] = evaluate(
+                kb, evalset.cases, settings.thresholds, evalset.thresholds
+            )
     except EvalError as exc:
         raise CommandError(str(exc)) from None
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    passed = all(report.passed for report in reports.values())
+    if len(reports) > 1:
+        result = {name: figures(report) for name, report in reports.items()}
+        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else summary(reports))
+    elif args.json:
+        print(json.dumps(next(iter(reports.values())).as_dict(), ensure_ascii=False, indent=2))
     else:
-        print(report.text())
-    return EXIT_OK if report.passed else EXIT_FAILED
+        print(next(iter(reports.values())).text())
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def _eval_files(names: list[str]) -> list[Path]:
+    """The sets named, a folder standing for every `.yaml` set in it (in name order)."""
+    paths: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                raise CommandError(f"{path}: no evaluation sets (*.yaml) in this folder")
+            paths.extend(found)
+        else:
+            paths.append(path)
+    return paths
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -398,9 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = add("validate", "check a knowledge file and summarise it")
     validate.add_argument("path", nargs="?", help="file to check (default: the one in use)")
 
-    evaluate = add("eval", "measure answer quality on a labelled question set")
+    evaluate = add("eval", "measure answer quality on labelled question sets")
     evaluate.add_argument(
-        "file", nargs="?", help="evaluation YAML (default: tests/eval/questions.yaml)"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="evaluation YAML files or folders of them (default: tests/eval/questions.yaml); "
+        "with more than one set, one line of figures per set and no misses",
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 

@@ -157,6 +157,34 @@ class Report:
         return "\n".join([*rows, target, *misses])
 
 
+def figures(report: Report) -> dict[str, Any]:
+    """A report without its misses: what a blind measurement may print."""
+    return {key: value for key, value in report.as_dict().items() if key != "misses"}
+
+
+def summary(reports: dict[str, Report]) -> str:
+    """One line per set: cases, top-1 / false answers overall and per language, no misses."""
+    languages = sorted({lang for r in reports.values() for lang in r.by_language})
+    head = f"{'set':14} {'cases':>5} {'all':>13}" + "".join(f" {lang:>13}" for lang in languages)
+    rows = [head + f" {'declined by example':>20}  targets"]
+    for name, report in reports.items():
+        o = report.overall
+        cells = [_pair(report.by_language.get(lang, Tally())) for lang in languages]
+        rows.append(
+            f"{name:14} {o.in_scope + o.out_scope:5} {_pair(o):>13}"
+            + "".join(f" {cell:>13}" for cell in cells)
+            + f" {o.declined_by_example:20}  {'PASS' if report.passed else 'FAIL'}"
+        )
+    return "\n".join([*rows, "(top-1 % / false answers %)"])
+
+
+def _pair(tally: Tally) -> str:
+    if not tally.in_scope and not tally.out_scope:
+        return "-"
+    top1 = f"{100 * tally.top1:.1f}" if tally.in_scope else "-"
+    return f"{top1} / {100 * tally.false_answer_rate:.1f}"
+
+
 def load_set(path: str | Path) -> EvalSet:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
