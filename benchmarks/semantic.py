@@ -21,11 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.cli import make_embedder
 from bot.evaluation import load_set
 from bot.knowledge import default_path, load
+from bot.matching import Embedder
 from bot.settings import from_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,25 +72,32 @@ def reloads() -> tuple[float, float, float]:
         path = folder / default_path().name
         edited_file = next(p for p in sorted(folder.rglob("*.yaml")) if '"When did Stakhanov die?"' in p.read_text(encoding="utf-8"))
         text = edited_file.read_text(encoding="utf-8")
-        embedder = make_embedder(from_env())
-        embedder.progress = None
-        load(path, embedder)
         run = time.time_ns()  # a phrasing no earlier run cached, so each run measures an edit
-        edited_file.write_text(text.replace('"When did Stakhanov die?"', f'"When did Stakhanov pass away? {run}"', 1), encoding="utf-8")
-        started = time.perf_counter()
-        load(path, embedder)
-        running = time.perf_counter() - started
-        edited_file.write_text(text.replace('"When did Stakhanov die?"', f'"When did Stakhanov depart this life? {run}"', 1), encoding="utf-8")
-        restarted = make_embedder(from_env())
-        restarted.progress = None
-        started = time.perf_counter()
-        load(path, restarted)
-        new_process = time.perf_counter() - started
-        cold = make_embedder(from_env({**os.environ, "CACHE_DIR": str(Path(tmp) / "cache")}))
-        cold.progress = None
-        started = time.perf_counter()
-        load(path, cold)
-        return running, new_process, time.perf_counter() - started
+
+        def edit(wording: str) -> None:
+            edited_file.write_text(text.replace('"When did Stakhanov die?"', f'"{wording} {run}"', 1), encoding="utf-8")
+
+        running = quiet_embedder(os.environ)
+        load(path, running)
+        edit("When did Stakhanov pass away?")
+        in_running_bot = timed_load(path, running)
+        edit("When did Stakhanov depart this life?")
+        new_process = timed_load(path, quiet_embedder(os.environ))
+        empty_cache = {**os.environ, "CACHE_DIR": str(Path(tmp) / "cache")}
+        return in_running_bot, new_process, timed_load(path, quiet_embedder(empty_cache))
+
+
+def quiet_embedder(env: Mapping[str, str]) -> Embedder | None:
+    embedder = make_embedder(from_env(env))
+    if embedder is not None:
+        embedder.progress = None
+    return embedder
+
+
+def timed_load(path: Path, embedder: Embedder | None) -> float:
+    started = time.perf_counter()
+    load(path, embedder)
+    return time.perf_counter() - started
 
 
 def main() -> None:
