@@ -301,6 +301,31 @@ def test_a_smiley_bracket_ends_a_greeting_like_a_full_stop(kb, question):
     assert (match.status, match.best.entry_id) == ("answered", "early-career")
 
 
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        (
+            "what mine did he run in Karaganda — no wait, when did he retire and from which job?",
+            "retirement",
+        ),
+        ("в каком году он вступил в партию... хотя нет, в каком году он умер?", "death"),
+        ("коли він вступив до партії... ні, стоп, де він народився, в якому селі?", "birthplace"),
+    ],
+)
+def test_a_self_correction_asks_what_follows_it(kb, question, entry):
+    match = kb.index.match(question)
+    assert (match.status, match.best.entry_id) == ("answered", entry)
+
+
+def test_a_correction_that_says_too_little_alone_keeps_the_question(kb):
+    question = (
+        "my grandad was a miner in Luhansk for thirty years and he told me lots of stories. "
+        "when was stakhanov born? i mean, exactly"
+    )
+    match = kb.index.match(question)
+    assert (match.status, match.best.entry_id) == ("answered", "birth-date")
+
+
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 

@@ -56,6 +56,13 @@ STOP_WORD_CUTOFF = 85.0  # a misspelt stop word ("mutch") must be this close to 
 _ALIAS_CACHE_SIZE = 4096  # typo lookups remembered per index; bounds memory under hostile input
 MAX_CLAUSES = 8  # clauses scored alone per message; bounds the work of a long message
 _CLAUSE_BREAK = re.compile(r"(?:(?<=[.?!;:,])|(?<=\w\w\)))\s+|\n+|\s[—–-]\s")
+_CORRECTION = re.compile(
+    r"(?:[,.;:!?…]|\s[—–-])\s*(?:(?:hmm|oh|oops|ой|ні|нет|а нет|хотя нет)[,.!]?\s+)?"
+    r"(?:no wait|or wait|wait no|scratch that|sorry|i mean|no|стоп|ой|а нет|хотя нет|нет|вернее|"
+    r"точнее|то есть|ні|вірніше|точніше|тобто)\b[,.:!]?\s*",
+    re.IGNORECASE,
+)
+"""A self-correction after a clause: "when did he... no wait, where did he die?"."""
 _LONG_STOP_WORDS = sorted(w for w in STOP_WORDS if len(w) >= FUZZY_MIN_LENGTH)
 _CYRILLIC_STOP_STEMS = frozenset(
     stem(w) for w in STOP_WORDS if not w.isascii() and len(w) >= FUZZY_MIN_LENGTH
@@ -323,7 +330,7 @@ class LexicalIndex:
                 np.zeros(len(self.entry_ids)), np.zeros(len(self._texts)), -1, tokens
             )
         per_entry, per_row, hit = self._entry_scores(tokens, held_out=held_out)
-        for clause in _clauses(question):
+        for clause in self._clauses(question):
             clause_tokens = self.normaliser.tokens(clause)
             if len(clause_tokens) >= 2 and clause_tokens != tokens:
                 clause_entries, clause_rows, _ = self._entry_scores(
@@ -334,6 +341,15 @@ class LexicalIndex:
         if self.declining >= 0:
             per_entry[self.declining] = -1.0
         return LexicalScores(per_entry, per_row, hit, tokens)
+
+    def _clauses(self, question: str) -> list[str]:
+        """The clauses scored alone; after a self-correction, only those of what follows it,
+        when that says enough alone ("где он работал... стоп, а что было после министерства?")."""
+        corrections = list(_CORRECTION.finditer(question))
+        rest = question[corrections[-1].end() :] if corrections else ""
+        if len(self.normaliser.tokens(rest)) < 2:
+            return _clauses(question)
+        return [rest, *_clauses(rest)]
 
     def held_out(self, row: int) -> HeldOut:
         """What leaving phrasing `row` out of the index changes, for cross-validation: its
