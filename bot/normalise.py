@@ -22,13 +22,6 @@ _NUMBER_SLASH = re.compile(r"(?<=\d)/(?=\d)")
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
-_SHORT_YEAR = re.compile(
-    r"(?<![\w'’/№#.-])(?:['’](\d\d)|(\d\d)-?(?:м|му|ом|го(?!\s+(?:января|февраля|марта|апреля|мая|июня|"
-    r"июля|августа|сентября|октября|ноября|декабря|січня|лютого|березня|квітня|травня|червня|липня|"
-    r"серпня|вересня|жовтня|листопада|грудня))))(?![\w'’])|(?<=\bin )(\d\d)(?=\s*(?:[?.!,;]|$))"
-)
-"""A year by its last two digits: "in '35", "в 36-м", "у 35-му", "с 36-го года" (not "31-го
-августа"), "in 88?" (not "in 35 minutes")."""
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
 
 STOP_WORDS: frozenset[str] = (
@@ -184,7 +177,6 @@ def words(text: str) -> list[str]:
     """
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
     text = text.translate(_CONTROL).casefold()
-    text = _SHORT_YEAR.sub(lambda m: "19" + (m[1] or m[2] or m[3]), text)
     text = _APOSTROPHES.sub("", _EN_CONTRACTION.sub("", text.replace("ё", "е")))
     text = _NUMBER_SLASH.sub("x", text)
     return [w for w in _NON_WORD.split(text) if w]

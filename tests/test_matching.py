@@ -326,32 +326,6 @@ def test_a_correction_that_says_too_little_alone_keeps_the_question(kb):
     assert (match.status, match.best.entry_id) == ("answered", "birth-date")
 
 
-@pytest.mark.parametrize(
-    ("short", "full"),
-    [
-        ("в 36-м", "в 1936"),
-        ("у 35-му", "у 1935"),
-        ("с 36-го года", "с 1936 года"),
-        ("from '35", "from 1935"),
-        ("what about him in 88?", "what about him in 1988?"),
-    ],
-)
-def test_a_year_by_its_last_two_digits_reads_as_the_year(short, full):
-    normaliser = Normaliser()
-    assert normaliser.tokens(short) == normaliser.tokens(full)
-
-
-def test_days_and_durations_are_not_read_as_years():
-    normaliser = Normaliser()
-    assert "1931" not in normaliser.tokens("в ночь на 31-го августа")
-    assert "1935" not in normaliser.tokens("in 35 minutes")
-
-
-def test_a_short_year_finds_what_happened_that_year(kb):
-    match = kb.index.match("шо він там зробив у 35му")
-    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
-
-
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 
