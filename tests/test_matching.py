@@ -178,9 +178,22 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
             "Стаханов родился в Орле?",
         ),
         ("Готуюся до іспиту: стисло, де народився Стаханов?", "де народився Стаханов?"),
+        (
+            "Слышал, там упоминали стахановцев. Их репрессировали?",
+            "там стахановцев. Их репрессировали?",
+        ),
+        (
+            "Слухав подкаст, там згадали стахановців. Їх репресували?",
+            "подкаст, там стахановців. Їх репресували?",
+        ),
+        ("що означає вираз «ікона праці» щодо Стаханова?", "що означає «ікона праці» Стаханова?"),
+        (
+            "Regarding the phrase 'icon of labor', what does it mean?",
+            "the 'icon of labor', what does it mean?",
+        ),
     ],
 )
-def test_instructions_fact_checks_fillers_and_hedges_are_not_content(framed, plain):
+def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
     normaliser = Normaliser()
     assert normaliser.tokens(framed) == normaliser.tokens(plain)
 
