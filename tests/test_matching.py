@@ -191,6 +191,8 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
             "Regarding the phrase 'icon of labor', what does it mean?",
             "the 'icon of labor', what does it mean?",
         ),
+        ("Кажется, на портрете он вроде с винтовкой?", "на портрете он с винтовкой?"),
+        ("Хочу дізнатися, як називалося місто, мабуть?", "як називалося місто?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
