@@ -48,6 +48,7 @@ STOP_WORDS: frozenset[str] = (
     define describe discuss assess evaluate outline summarise summarize identify analyse analyze
     false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n deal
     paragraph paragraphs sentence sentences surely roughly approximately
+    tomorrow tonight random
     regarding concerning phrase expression
     """.split()
     )
@@ -69,6 +70,8 @@ STOP_WORDS: frozenset[str] = (
     насчет касательно относительно вскользь мимоходом слово слова термин выражение фраза
     кажется вроде наверное возможно честно серьезно буквально действительно узнать узнал
     любопытно интересует покажи покажите найти кстати якобы помоему
+    вопрос вопросы будьте любезны добры раскройте нашел нашла спасибо благодарю завтра дополните заполните
+    вставьте спорим поспорили
     """.split()
     )
     | frozenset(
@@ -90,6 +93,8 @@ STOP_WORDS: frozenset[str] = (
     побіжно мимохідь слово слова термін вираз фраза
     здається начебто нібито наче мабуть можливо напевно чесно серйозно справді дійсно дізнатися
     дізнався цікавить покажи покажіть знайти речі
+    якби питання розкрийте знайшов знайшла дякую спасибі завтра доповніть заповніть вставте
+    сперечаємося посперечалися
     """.split()
     )
 )
@@ -100,6 +105,7 @@ CONTEXT_WORDS: frozenset[str] = frozenset(
     препод одноклассник реферат доклад сочинение домашка урок задание задали дід дідусь бабуся баба
     дядько тітка колега вчитель вчителька викладач однокласник доповідь твір завдання підручник
     викторина вікторина конспект экзамен экзамену екзамен екзамену іспит іспиту
+    друзья подруга приятель сосед соседка друзі сусід сусідка тест
     """.split()
 )
 """Russian and Ukrainian words for who is asking and why (family, school, work): dropped in
