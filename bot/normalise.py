@@ -48,7 +48,8 @@ STOP_WORDS: frozenset[str] = (
     define describe discuss assess evaluate outline summarise summarize identify analyse analyze
     false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n deal
     paragraph paragraphs sentence sentences surely roughly approximately
-    tomorrow tonight random
+    tomorrow tonight random dear kindly appreciate appreciated grateful trouble assistant precise
+    precisely exact
     regarding concerning phrase expression
     """.split()
     )
@@ -72,6 +73,7 @@ STOP_WORDS: frozenset[str] = (
     любопытно интересует покажи покажите найти кстати якобы помоему
     вопрос вопросы будьте любезны добры раскройте нашел нашла спасибо благодарю завтра дополните заполните
     вставьте спорим поспорили
+    уважаемый уважаемая благодарен благодарна признателен трудно точная точную точный точной
     """.split()
     )
     | frozenset(
@@ -95,6 +97,7 @@ STOP_WORDS: frozenset[str] = (
     дізнався цікавить покажи покажіть знайти речі
     якби питання розкрийте знайшов знайшла дякую спасибі завтра доповніть заповніть вставте
     сперечаємося посперечалися
+    шановний шановна вдячний вдячна важко точна точну точний точної
     """.split()
     )
 )

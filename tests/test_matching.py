@@ -202,6 +202,9 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
             "я був шахтарем, хто такі стахановці?",
         ),
         ("Мы с друзьями поспорили: кто такие стахановцы?", "Мы с: кто такие стахановцы?"),
+        ("Dear assistant, kindly tell me the precise date he died", "tell me the date he died"),
+        ("Уважаемый бот, буду благодарен: точная дата смерти?", "бот, буду: дата смерти?"),
+        ("Шановний, буду вдячний: точна дата смерті?", "буду: дата смерті?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
