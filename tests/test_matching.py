@@ -353,6 +353,11 @@ def test_a_correction_that_says_too_little_alone_keeps_the_question(kb):
     assert (match.status, match.best.entry_id) == ("answered", "birth-date")
 
 
+def test_his_name_and_patronymic_in_address_are_not_a_question_about_who_he_was(kb):
+    match = kb.index.match("Алексей Григорьевич, где вы родились?")
+    assert (match.status, match.best.entry_id) == ("answered", "birthplace")
+
+
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 
