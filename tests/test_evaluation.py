@@ -117,6 +117,10 @@ FLOORS = {
     "realstyle23.yaml": (0.75, 0.21, 0.73, 0.32),  # en/ru/uk 73.4-76.6 %, Russian false 31.2 %
     # blind, the 24 issue-13 topics only, measured on arrival at 87.5 % / 25.0 % (see its header)
     "newtopics7.yaml": (0.87, 0.25, 0.82, 0.3),  # Russian 82.5 %, Russian false 30.0 %
+    # blind, eight new styles each, measured on arrival at 80.2 % / 12.5 % and 63.5 % / 12.5 %
+    # (see their headers)
+    "realstyle24.yaml": (0.8, 0.13, 0.75, 0.25),  # English 75.0 %, Russian false 25.0 %
+    "realstyle25.yaml": (0.63, 0.13, 0.6, 0.32),  # Ukrainian 60.9 %, Ukrainian false 31.2 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -128,6 +132,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle22.yaml": 1,
     "realstyle23.yaml": 3,
     "newtopics7.yaml": 1,
+    "realstyle25.yaml": 4,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
