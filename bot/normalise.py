@@ -50,6 +50,7 @@ STOP_WORDS: frozenset[str] = (
     paragraph paragraphs sentence sentences surely roughly approximately
     tomorrow tonight random dear kindly appreciate appreciated grateful trouble assistant precise
     precisely exact
+    subject answer answers sheet trivia pub backstory mistaken unsure
     regarding concerning phrase expression
     """.split()
     )
@@ -75,6 +76,7 @@ STOP_WORDS: frozenset[str] = (
     вставьте спорим поспорили
     уважаемый уважаемая благодарен благодарна признателен трудно точная точную точный точной
     ваш ваша ваше ваши вашего вашей вашу вашим ваших твой твоя твое твои
+    тема перечисли назови опиши объясни охарактеризуй ответ ответы ответах ошибаться уверен уверена
     """.split()
     )
     | frozenset(
@@ -100,6 +102,8 @@ STOP_WORDS: frozenset[str] = (
     сперечаємося посперечалися
     шановний шановна вдячний вдячна важко точна точну точний точної
     ваш ваша ваше ваші вашого вашої вашу вашим ваших твоя твоє твої
+    тема перелічи опиши поясни охарактеризуй всі усі відповідь відповіді відповідях помилятися
+    впевнений впевнена
     """.split()
     )
 )
@@ -111,6 +115,7 @@ CONTEXT_WORDS: frozenset[str] = frozenset(
     дядько тітка колега вчитель вчителька викладач однокласник доповідь твір завдання підручник
     викторина вікторина конспект экзамен экзамену екзамен екзамену іспит іспиту
     друзья подруга приятель сосед соседка друзі сусід сусідка тест
+    квиз квіз
     """.split()
 )
 """Russian and Ukrainian words for who is asking and why (family, school, work): dropped in

@@ -205,6 +205,12 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ("Dear assistant, kindly tell me the precise date he died", "tell me the date he died"),
         ("Уважаемый бот, буду благодарен: точная дата смерти?", "бот, буду: дата смерти?"),
         ("Шановний, буду вдячний: точна дата смерті?", "буду: дата смерті?"),
+        (
+            "Subject: awards — trivia answer sheet says two Orders of Lenin?",
+            "awards — says two Orders of Lenin?",
+        ),
+        ("Тема: награды — в ответах к квизу: перечисли его ордена", "награды — к: его ордена"),
+        ("Тема: нагороди — можу помилятися, перелічи всі ордени", "нагороди — можу, ордени"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
