@@ -51,6 +51,7 @@ STOP_WORDS: frozenset[str] = (
     tomorrow tonight random dear kindly appreciate appreciated grateful trouble assistant precise
     precisely exact
     subject answer answers sheet trivia pub backstory mistaken unsure
+    understood understand understanding everywhere
     regarding concerning phrase expression
     """.split()
     )
@@ -77,6 +78,7 @@ STOP_WORDS: frozenset[str] = (
     уважаемый уважаемая благодарен благодарна признателен трудно точная точную точный точной
     ваш ваша ваше ваши вашего вашей вашу вашим ваших твой твоя твое твои
     тема перечисли назови опиши объясни охарактеризуй ответ ответы ответах ошибаться уверен уверена
+    интересовало интересовался понимал понимаю понять
     """.split()
     )
     | frozenset(
@@ -104,6 +106,7 @@ STOP_WORDS: frozenset[str] = (
     ваш ваша ваше ваші вашого вашої вашу вашим ваших твоя твоє твої
     тема перелічи опиши поясни охарактеризуй всі усі відповідь відповіді відповідях помилятися
     впевнений впевнена
+    цікавило розумів розумію зрозуміти
     """.split()
     )
 )

@@ -211,6 +211,8 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ),
         ("Тема: награды — в ответах к квизу: перечисли его ордена", "награды — к: его ордена"),
         ("Тема: нагороди — можу помилятися, перелічи всі ордени", "нагороди — можу, ордени"),
+        ("never understood who Semystiaha is", "never who Semystiaha is"),
+        ("Меня интересовало, не понимаю: кто такой Семистяга?", "Меня, не: кто такой Семистяга?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
