@@ -38,6 +38,7 @@ from pydantic import (
 
 from bot import bundle as bundle_files
 from bot import language, normalise
+from bot import words as word_lists
 from bot.bundle import MAX_FILE_BYTES, TOO_LARGE, Bundle, KnowledgeError
 from bot.language import DEFAULT, has_cyrillic
 from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
@@ -52,7 +53,7 @@ EMBEDDINGS_NAME = "embeddings.sqlite3"
 _VALIDATING_CODE = (
     b"".join(
         Path(module.__file__ or "").read_bytes()
-        for module in (sys.modules[__name__], language, normalise, lexical_matching)
+        for module in (sys.modules[__name__], language, normalise, word_lists, lexical_matching)
     )
     + Path(__file__).with_name("yamlfile.py").read_bytes()
     + Path(bundle_files.__file__ or "").read_bytes()

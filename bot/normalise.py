@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from bot.words import CONTEXT_WORDS, SMALL_TALK, STOP_WORDS
+
 _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
 _EN_CONTRACTION = re.compile(r"(?<=[a-z])['’ʼ`´](?:d|ll|ve|re|m)\b")
 """we'd, I'll, they've, you're, I'm: the pronoun alone ("we'd" was read as "wed")."""
@@ -23,125 +25,6 @@ _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
-
-STOP_WORDS: frozenset[str] = (
-    frozenset(
-        """
-    a an the and or but if then so of to in on at by for from with about into as is are was were
-    be been being am do does did done doing have has had having i me my we us our you your he him
-    his she her it its they them their this that these those there here can could would should
-    will shall may might must please tell know want wanna gonna like just really actually also
-    very much many some any anything something anyone someone hey hi hello ok okay yes no not
-    thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent hes
-    its thats theres question guy guys man bot info information
-    explain give show say said wonder wondering curious read reading heard hear learn
-    lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
-    everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
-    saw seen told ask asked asking wanna gonna kinda sorta thx yo dude bro haha um uh hmm
-    literally honestly seriously quickly briefly sure maybe probably anyway okay still tho though
-    somewhere anywhere somehow keep see seeing seem seems look looking find come let put take
-    turn think thought knew mention mentioned talk talking even lot lots bunch well way such else
-    too again totally kinda someone grandad grandpa grandfather grandma grandmother granny gran
-    nan uncle aunt friend friends buddy mate colleague colleagues coworker coworkers boss manager
-    teacher teachers professor prof lecturer classmate classmates homework essay assignment exam
-    quiz student students meeting lecture lesson class
-    define describe discuss assess evaluate outline summarise summarize identify analyse analyze
-    false correct incorrect check checking verify fact facts rundown til ngl smth nah ppl wut wait n deal
-    paragraph paragraphs sentence sentences surely roughly approximately
-    tomorrow tonight random dear kindly appreciate appreciated grateful trouble assistant precise
-    precisely exact
-    subject answer answers sheet trivia pub backstory mistaken unsure
-    understood understand understanding everywhere
-    regarding concerning phrase expression
-    """.split()
-    )
-    | frozenset(
-        """
-    и а но или в во на с со к ко о об от до по за из у же ли бы не ни что-то это этот эта эти
-    тот та те то он она оно они его ее её их ему ей им мне меня мы нас вы вас ты тебя был была
-    было были быть есть ли вот ну да нет пожалуйста скажи скажите расскажи расскажите подскажи
-    подскажите знаешь знаете хочу хотел интересно привет вообще просто очень про шо чё че што слушай
-    короче типа щас реально если там тут здесь именно точно
-    мой моя моё мое мои моего моей моим своя свой своего своей весь вся всего всей всем всех для
-    этого этой этим тому того той тех ним нею ними него неё нее них нам вам им себе себя уже ещё
-    еще тоже также только лишь даже говорит говорил говорила говорят сказал сказала сказали
-    опишите охарактеризуйте объясните назовите перечислите оцените определите
-    верно неверно правильно факт факты проверяю проверка фактчек разве неужели курсе простыми словами примерно приблизительно
-    ведь кратко вкратце коротко предложении предложением абзаце абзацем ответьте ответь дай дайте готовлюсь готовлю
-    слышал слышала слышали видел видела видели увидел
-    увидела увидели упомянул упомянула упомянули упоминал упоминали упоминается слушал слушала слушали
-    насчет касательно относительно вскользь мимоходом слово слова термин выражение фраза
-    кажется вроде наверное возможно честно серьезно буквально действительно узнать узнал
-    любопытно интересует покажи покажите найти кстати якобы помоему
-    вопрос вопросы будьте любезны добры раскройте нашел нашла спасибо благодарю завтра дополните заполните
-    вставьте спорим поспорили
-    уважаемый уважаемая благодарен благодарна признателен трудно точная точную точный точной
-    ваш ваша ваше ваши вашего вашей вашу вашим ваших твой твоя твое твои
-    тема перечисли назови опиши объясни охарактеризуй ответ ответы ответах ошибаться уверен уверена
-    интересовало интересовался понимал понимаю понять
-    """.split()
-    )
-    | frozenset(
-        """
-    і й та а але або в у на з із зі до від по за про о об же ж чи би б не ні це цей ця ці той
-    та те він вона воно вони його її їх йому їй їм мені мене ми нас ви вас ти тебе був була
-    було були бути є ось ну так ні будь ласка скажи скажіть розкажи розкажіть підкажи
-    підкажіть знаєш знаєте хочу цікаво привіт взагалі просто дуже слухай якщо
-    мій моя моє мої мого моєї моїй моїм твій свій своя свого своєї весь вся всього всієї всім
-    всіх для цього цієї цим цій тому того тієї тих ним нею ними нього неї них нам вам собі себе
-    вже ще теж також тільки лише навіть типу коротше каже казав казала кажуть сказав сказала там тут
-    саме точно
-    сказали говорить говорив говорила говорять
-    опишіть охарактеризуйте поясніть назвіть перелічіть оцініть визначте
-    вірно невірно правильно факт факти перевіряю перевірка фактчек хіба невже курсі простими простому приблизно
-    коротко коротку стисло реченні реченнях реченням абзаці абзацом дай дайте відповідайте готуюсь готуюся готую
-    чув чула чули бачив бачила бачили побачив побачила
-    побачили згадав згадала згадали згадував згадували згадується слухав слухала слухали щодо стосовно
-    побіжно мимохідь слово слова термін вираз фраза
-    здається начебто нібито наче мабуть можливо напевно чесно серйозно справді дійсно дізнатися
-    дізнався цікавить покажи покажіть знайти речі
-    якби питання розкрийте знайшов знайшла дякую спасибі завтра доповніть заповніть вставте
-    сперечаємося посперечалися
-    шановний шановна вдячний вдячна важко точна точну точний точної
-    ваш ваша ваше ваші вашого вашої вашу вашим ваших твоя твоє твої
-    тема перелічи опиши поясни охарактеризуй всі усі відповідь відповіді відповідях помилятися
-    впевнений впевнена
-    цікавило розумів розумію зрозуміти
-    """.split()
-    )
-)
-
-CONTEXT_WORDS: frozenset[str] = frozenset(
-    """
-    дед дедушка бабушка бабуля дядя тётя коллега начальник шеф учитель учительница преподаватель
-    препод одноклассник реферат доклад сочинение домашка урок задание задали дід дідусь бабуся баба
-    дядько тітка колега вчитель вчителька викладач однокласник доповідь твір завдання підручник
-    викторина вікторина конспект экзамен экзамену екзамен екзамену іспит іспиту
-    друзья подруга приятель сосед соседка друзі сусід сусідка тест
-    квиз квіз
-    """.split()
-)
-"""Russian and Ukrainian words for who is asking and why (family, school, work): dropped in
-any inflection, as the English ones are stop words, so they neither attract nor penalise."""
-
-ABOUT_THE_BOT: frozenset[str] = frozenset(
-    "made created built wrote bot robot human person ai chatgpt gpt создал создали сделал "
-    "сделали написал бот робот человек створив створили зробив зробили написав людина".split()
-)
-"""Words that make small talk a question about the bot itself ("who made you?")."""
-
-SMALL_TALK: frozenset[str] = ABOUT_THE_BOT | frozenset(
-    """
-    hi hello hey hiya yo howdy greetings good morning afternoon evening day night how are you
-    doing whats what up sup thanks thank thx ty bye goodbye cheers ok okay cool nice great
-    привет здравствуйте здравствуй добрый доброе день утро вечер как дела спасибо пока ок
-    хорошо отлично привіт вітаю доброго добрий ранок ранку вечора як справи дякую бувай
-    до побачення чудово who are you can do help what кто ты умеешь помощь помоги хто ти вмієш
-    допомога допоможи
-    a or am i talking to real тебя это живой или с кем я говорю тебе це живий чи з ким розмовляю
-    """.split()
-)
-
 
 OPTION_NUMBERS: frozenset[str] = frozenset("123456789")
 """What a "did you mean" option is picked by: typed alone, with no options pending (in a chat

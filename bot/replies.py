@@ -10,7 +10,8 @@ from typing import Any
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase, Source
 from bot.matching import Candidate, Match, Status, Thresholds
-from bot.normalise import ABOUT_THE_BOT, is_option_number, without_surrogates, words
+from bot.normalise import is_option_number, without_surrogates, words
+from bot.words import ABOUT_THE_BOT
 
 TELEGRAM_LIMIT = 4096
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot import knowledge
+from bot import knowledge, normalise, words
 from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
+from bot.matching import lexical
 from bot.matching.embeddings import EmbeddingCache
 from bot.normalise import Normaliser
 from tests.conftest import SMALL_YAML, problems_of
@@ -303,6 +304,13 @@ def test_other_validating_code_does_not_reuse_a_remembered_file(
     monkeypatch.setattr(knowledge, "_parse_yaml", lambda data, p: parsed.append(p) or real(data, p))
     load(path, cache=cache)
     assert parsed == [path]
+
+
+@pytest.mark.parametrize("module", [normalise, words])
+def test_a_change_to_the_word_lists_or_the_normaliser_invalidates_both_caches(module):
+    source = Path(module.__file__).read_bytes()
+    assert source in knowledge._VALIDATING_CODE
+    assert source in lexical._CODE
 
 
 def test_a_reload_normalises_only_the_texts_that_changed(write_knowledge, tmp_path, monkeypatch):

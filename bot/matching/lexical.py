@@ -34,7 +34,9 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot import normalise
-from bot.normalise import STOP_WORDS, Normaliser, stem, to_cyrillic, to_ukrainian
+from bot import words as word_lists
+from bot.normalise import Normaliser, stem, to_cyrillic, to_ukrainian
+from bot.words import STOP_WORDS
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -413,7 +415,7 @@ class TokenCache(Protocol):
 
 
 _CODE = b"".join(
-    Path(module.__file__).read_bytes() for module in (normalise, sys.modules[__name__])
+    Path(module.__file__).read_bytes() for module in (normalise, word_lists, sys.modules[__name__])
 )
 
 
