@@ -49,6 +49,12 @@ OUT_OF_SCOPE = [
 ]
 
 
+def _outcome(kb, question: str) -> tuple[str, str | None]:
+    """A question's status and best entry, as one pair to compare."""
+    match = kb.index.match(question)
+    return match.status, match.best.entry_id if match.best else None
+
+
 @pytest.mark.parametrize(("question", "entry_id"), PARAPHRASES)
 def test_paraphrases_and_typos_find_the_entry(kb, question, entry_id):
     match = kb.index.match(question)
@@ -286,8 +292,7 @@ def test_questions_about_the_bot_get_the_greeting(kb, question):
 
 def test_transliterated_words_are_read_through_the_synonyms(kb):
     assert kb.index.lexical.normaliser.tokens("угля") == ("coal",)
-    match = kb.index.match("skolko uglya dobyl stahanov")
-    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+    assert _outcome(kb, "skolko uglya dobyl stahanov") == ("answered", "record-1935")
 
 
 @pytest.mark.parametrize(
@@ -301,13 +306,11 @@ def test_transliterated_words_are_read_through_the_synonyms(kb):
     ],
 )
 def test_russian_and_ukrainian_transliterations_are_answered(kb, question, entry):
-    match = kb.index.match(question)
-    assert (match.status, match.best.entry_id) == ("answered", entry)
+    assert _outcome(kb, question) == ("answered", entry)
 
 
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
-    match = kb.index.match("ким був стахонов")
-    assert (match.status, match.best.entry_id) == ("answered", "who-was-stakhanov")
+    assert _outcome(kb, "ким був стахонов") == ("answered", "who-was-stakhanov")
 
 
 def test_a_short_word_is_not_read_as_a_different_word(kb):
@@ -320,8 +323,7 @@ def test_context_sentences_around_a_question_do_not_drown_it(kb):
         "i'm a retired miner from Donbas, 30 years underground. my grandfather always "
         "talked about him. how much coal did stakhanov cut in that one shift?"
     )
-    match = kb.index.match(question)
-    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+    assert _outcome(kb, question) == ("answered", "record-1935")
 
 
 @pytest.mark.parametrize(
@@ -332,8 +334,7 @@ def test_context_sentences_around_a_question_do_not_drown_it(kb):
     ],
 )
 def test_a_smiley_bracket_ends_a_greeting_like_a_full_stop(kb, question):
-    match = kb.index.match(question)
-    assert (match.status, match.best.entry_id) == ("answered", "early-career")
+    assert _outcome(kb, question) == ("answered", "early-career")
 
 
 @pytest.mark.parametrize(
@@ -348,8 +349,7 @@ def test_a_smiley_bracket_ends_a_greeting_like_a_full_stop(kb, question):
     ],
 )
 def test_a_self_correction_asks_what_follows_it(kb, question, entry):
-    match = kb.index.match(question)
-    assert (match.status, match.best.entry_id) == ("answered", entry)
+    assert _outcome(kb, question) == ("answered", entry)
 
 
 def test_a_correction_that_says_too_little_alone_keeps_the_question(kb):
@@ -357,13 +357,11 @@ def test_a_correction_that_says_too_little_alone_keeps_the_question(kb):
         "my grandad was a miner in Luhansk for thirty years and he told me lots of stories. "
         "when was stakhanov born? i mean, exactly"
     )
-    match = kb.index.match(question)
-    assert (match.status, match.best.entry_id) == ("answered", "birth-date")
+    assert _outcome(kb, question) == ("answered", "birth-date")
 
 
 def test_his_name_and_patronymic_in_address_are_not_a_question_about_who_he_was(kb):
-    match = kb.index.match("Алексей Григорьевич, где вы родились?")
-    assert (match.status, match.best.entry_id) == ("answered", "birthplace")
+    assert _outcome(kb, "Алексей Григорьевич, где вы родились?") == ("answered", "birthplace")
 
 
 def test_multiple_choice_letters_do_not_split_a_question():
@@ -393,8 +391,7 @@ def test_out_of_scope_examples_never_appear_as_candidates(kb):
 
 
 def test_out_of_scope_examples_do_not_take_in_scope_questions(kb):
-    match = kb.index.match("how much coal did stakhanov mine")
-    assert (match.status, match.best.entry_id) == ("answered", "record-1935")
+    assert _outcome(kb, "how much coal did stakhanov mine") == ("answered", "record-1935")
 
 
 def test_a_detail_the_source_lacks_is_declined_though_its_topic_is_known(kb):
