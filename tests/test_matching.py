@@ -364,6 +364,19 @@ def test_his_name_and_patronymic_in_address_are_not_a_question_about_who_he_was(
     assert _outcome(kb, "Алексей Григорьевич, где вы родились?") == ("answered", "birthplace")
 
 
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [("где ро дился ста ханов", "birthplace"), ("what awards did stak hanov get", "awards")],
+)
+def test_a_word_split_by_dictation_is_joined_again(kb, question, entry):
+    assert _outcome(kb, question) == ("answered", entry)
+
+
+@pytest.mark.parametrize("question", ["what day is the event", "що б я хотів знати"])
+def test_known_words_side_by_side_are_not_joined(kb, question):
+    assert kb.index.lexical.rejoined(question) == question
+
+
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 

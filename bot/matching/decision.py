@@ -128,7 +128,7 @@ class Matcher:
         cosines = nearest = None
         if self.semantic is not None and lexical.exact < 0 and len(lexical.per_row):
             cosines = (
-                self.semantic.similarities(question)
+                self.semantic.similarities(self.lexical.rejoined(question))
                 if held_out is None
                 else self.semantic.held_out_similarities(held_out)
             )

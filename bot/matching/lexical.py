@@ -13,13 +13,15 @@ scoring high. An entry's score blends its best phrasing with how much of the que
 whole vocabulary (phrasings, keywords, answers) covers. A question whose content words are
 exactly those of one entry's phrasing scores 100 for that entry. A message of several
 sentences or clauses also scores each one alone, and an entry keeps its best score, so
-context around a question ("my teacher mentioned him, who was he?") does not drown it.
+context around a question ("my teacher mentioned him, who was he?") does not drown it. Words
+split by dictation ("ста ханов") are joined again first, when the join is a known word.
 Scoring never touches the disk; what to do with the scores is `decision`'s business.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -70,6 +72,10 @@ _CYRILLIC_STOP_STEMS = frozenset(
     stem(w) for w in STOP_WORDS if not w.isascii() and len(w) >= FUZZY_MIN_LENGTH
 )  # a question's Latin word arrives stemmed ("voobshch"): its reading is matched by stem
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
+JOIN_SIMILARITY = 0.9  # a split word ("ста ханов") joins only into a word this close to a known one
+JOIN_PIECES = 3  # "stack an of": at most this many pieces make one word
+MAX_JOINS = 12  # doubtful words tried for a join per message; bounds the work of gibberish
+_SPLIT_PIECE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 
 
 @dataclass(frozen=True)
@@ -325,7 +331,7 @@ class LexicalIndex:
 
     def score(self, question: str, held_out: HeldOut | None = None) -> LexicalScores:
         """Entry and phrasing scores of a question, each clause of it also scored alone."""
-        question = question[:MAX_QUESTION_CHARS]
+        question = self.rejoined(question[:MAX_QUESTION_CHARS])
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
             return LexicalScores(
@@ -343,6 +349,58 @@ class LexicalIndex:
         if self.declining >= 0:
             per_entry[self.declining] = -1.0
         return LexicalScores(per_entry, per_row, hit, tokens)
+
+    def rejoined(self, question: str) -> str:
+        """The question with words split by dictation or a slip of the space bar joined
+        again ("ста ханов", "мініс терстві", "stack an of"), when a word the index doesn't
+        know, or only roughly, joins its neighbours into a word it does know."""
+        pieces = list(_SPLIT_PIECE.finditer(question))
+        out: list[str] = []
+        done = i = tries = 0
+        while i < len(pieces) and tries < MAX_JOINS:
+            span = None
+            if self._doubtful(pieces[i][0]):
+                tries += 1
+                span = self._join_at(question, pieces, i)
+            if span is None:
+                i += 1
+                continue
+            start, end = span
+            out.append(question[done : pieces[start].start()])
+            out.append("".join(p[0] for p in pieces[start : end + 1]))
+            done = pieces[end].end()
+            i = end + 1
+        return "".join(out) + question[done:] if out else question
+
+    def _similarity(self, word: str) -> float | None:
+        """How close a word comes to a known content word (None: it is no one content word)."""
+        tokens = self.normaliser.tokens(word)
+        aliases = self.aliases(tokens[0]) if len(tokens) == 1 else _IGNORED
+        if aliases is _IGNORED:
+            return None
+        return max((sim for _, sim in aliases), default=0.0)
+
+    def _doubtful(self, word: str) -> bool:
+        similarity = self._similarity(word)
+        return similarity is not None and similarity < JOIN_SIMILARITY
+
+    def _join_at(
+        self, question: str, pieces: Sequence[re.Match[str]], i: int
+    ) -> tuple[int, int] | None:
+        """The best run of pieces around piece i that joins into a known word, if any."""
+        best: tuple[float, int, int] | None = None
+        for start in range(max(i - JOIN_PIECES + 1, 0), i + 1):
+            for end in range(max(i, start + 1), min(start + JOIN_PIECES, len(pieces))):
+                run = pieces[start : end + 1]
+                gaps = (question[a.end() : b.start()] for a, b in itertools.pairwise(run))
+                if not all(g.isspace() for g in gaps):
+                    continue
+                joined = self._similarity("".join(p[0] for p in run))
+                alone = max(self._similarity(p[0]) or 0.0 for p in run)
+                if joined is not None and joined >= max(JOIN_SIMILARITY, alone):
+                    if best is None or joined > best[0]:
+                        best = (joined, start, end)
+        return None if best is None else best[1:]
 
     def _clauses(self, question: str) -> list[str]:
         """The clauses scored alone; after a self-correction, only those of what follows it,
