@@ -51,6 +51,7 @@ _RU_STEM_OVERRIDES = dict.fromkeys(("стоит", "стоят", "стоил", "�
 _CONTRACTIONS = {
     "whats": "what", "whos": "who", "wheres": "where", "whens": "when", "hows": "how", "whys": "why",
     "wat": "what", "wut": "what", "wht": "what", "wen": "when", "whn": "when",
+    "1st": "first", "2nd": "second", "3rd": "third",
 }  # fmt: skip
 _IDIOMS = {("how", "come"): "why", ("how", "old"): "age"}
 _RU_STEMMER = snowballstemmer.stemmer("russian")

@@ -261,6 +261,12 @@ def test_contracted_question_words_keep_their_meaning():
     assert normaliser.tokens("how come he died") == normaliser.tokens("why did he die")
 
 
+def test_ordinal_numbers_read_as_words(kb):
+    normaliser = Normaliser()
+    assert normaliser.tokens("his 2nd record") == normaliser.tokens("his second record")
+    assert _outcome(kb, "2nd record how many tons?") == ("answered", "second-record")
+
+
 def test_english_contractions_keep_only_the_pronoun():
     normaliser = Normaliser()
     assert normaliser.tokens("we'd like to visit") == normaliser.tokens("we like to visit")
