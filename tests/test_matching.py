@@ -267,6 +267,14 @@ def test_ordinal_numbers_read_as_words(kb):
     assert _outcome(kb, "2nd record how many tons?") == ("answered", "second-record")
 
 
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [("стаханов г.р.?", "birth-date"), ("death yr + place pls", "death")],
+)
+def test_abbreviations_read_as_their_words(kb, question, entry):
+    assert _outcome(kb, question) == ("answered", entry)
+
+
 def test_english_contractions_keep_only_the_pronoun():
     normaliser = Normaliser()
     assert normaliser.tokens("we'd like to visit") == normaliser.tokens("we like to visit")
