@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from bot.words import CONTEXT_WORDS, SMALL_TALK, STOP_WORDS
+from bot.words import CONTEXT_WORDS, QUESTION_WORDS, SMALL_TALK, STOP_WORDS
 
 _APOSTROPHES = re.compile(r"(?<=\w)['’ʼ`´](?=\w)")
 _EN_CONTRACTION = re.compile(r"(?<=[a-z])['’ʼ`´](?:d|ll|ve|re|m)\b")
@@ -73,6 +73,12 @@ def stem(word: str) -> str:
 
 
 _CONTEXT_STEMS = frozenset(stem(w) for w in CONTEXT_WORDS)
+_INTERROGATIVE_STEMS = frozenset(stem(w) for w in QUESTION_WORDS)
+
+
+def names_nothing(tokens: Iterable[str]) -> bool:
+    """Whether tokens are interrogatives alone ("where is it?" is "where"): no subject."""
+    return set(tokens) <= _INTERROGATIVE_STEMS
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

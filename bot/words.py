@@ -15,7 +15,7 @@ STOP_WORDS: frozenset[str] = (
     will shall may might must please tell know want wanna gonna like just really actually also
     very much many some any anything something anyone someone hey hi hello ok okay yes no not
     thanks thank pls plz u ur im id ive dont didnt does doesnt isnt wasnt werent hes
-    its thats theres question guy guys man bot info information
+    its thats theres question guy guys man bot
     explain give show say said wonder wondering curious read reading heard hear learn
     lol tf wtf omg exactly basically thing things stuff kind sort quick everyone anybody
     everybody get got gets getting whatever true tbh imo idk btw ever anyone somebody heard
@@ -123,3 +123,28 @@ SMALL_TALK: frozenset[str] = ABOUT_THE_BOT | frozenset(
     a or am i talking to real тебя это живой или с кем я говорю тебе це живий чи з ким розмовляю
     """.split()
 )
+
+QUESTION_WORDS: frozenset[str] = frozenset(
+    """
+    what who whom whose when where why how which
+    что кто кого кому когда где почему зачем как какой какая какое какие каком сколько куда
+    откуда чей чья
+    що хто кого кому коли де чому навіщо як який яка яке які якому скільки куди звідки чий чия
+    """.split()
+)
+"""Interrogatives: a question made only of these ("а где именно?") names no subject."""
+
+SOURCE_REQUEST_KEYS: frozenset[str] = frozenset(
+    """
+    source sources citation citations reference references откуда источник источники пруф пруфы
+    звідки джерело джерела пруфи
+    """.split()
+)
+SOURCE_REQUEST_WORDS: frozenset[str] = SOURCE_REQUEST_KEYS | frozenset(
+    """
+    where from come comes came info information data данные информация инфа сведения дані
+    інформація відомості інфа факты факти взял взяли узяв взяв
+    """.split()
+)
+"""A request for the source tacked onto a question ("..., and where is that from?", "...
+откуда эти данные?", "... звідки ця інформація?"): every answer cites its sources already."""

@@ -391,6 +391,27 @@ def test_known_words_side_by_side_are_not_joined(kb, question):
     assert kb.index.lexical.rejoined(question) == question
 
 
+@pytest.mark.parametrize("question", ["where is it?", "and where exactly?", "а сколько?"])
+def test_a_question_of_interrogatives_alone_matches_no_phrasing_exactly(kb, question):
+    assert kb.index.lexical.score(question).exact == -1
+
+
+def test_where_the_information_comes_from_is_still_the_source(kb):
+    assert _outcome(kb, "Where does this info come from?") == ("answered", "article-source")
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("when did stakhanov die, and where is that from?", "death"),
+        ("в каком году был рекорд? и откуда эти данные", "record-1935"),
+        ("де народився стаханов? звідки ця інформація", "birthplace"),
+    ],
+)
+def test_a_request_for_the_source_after_a_question_leaves_the_question(kb, question, entry):
+    assert _outcome(kb, question) == ("answered", entry)
+
+
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 

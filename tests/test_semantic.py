@@ -86,6 +86,12 @@ def test_no_clear_agreement_when_an_example_reads_nearly_as_close(write_knowledg
     assert (match.status, match.best.entry_id, match.out_of_scope) == ("clarify", "record", None)
 
 
+def test_a_question_of_interrogatives_alone_gets_no_clear_agreement(write_knowledge, embedder):
+    matcher = load(write_knowledge(), embedder).index
+    assert matcher._agrees_clearly(matcher._signals("when did he die"), 1)
+    assert not matcher._agrees_clearly(matcher._signals("when?"), 1)
+
+
 def test_unrelated_question_is_declined_with_the_encoder(write_knowledge, embedder):
     match = load(write_knowledge(WITH_EXAMPLES), embedder).index.match("who won the 1988 olympics")
     assert match.status == "no_match"

@@ -36,7 +36,7 @@ import numpy as np
 from bot.matching.lexical import LexicalIndex, LexicalScores
 from bot.matching.semantic import SemanticIndex
 from bot.matching.thresholds import Thresholds
-from bot.normalise import is_small_talk
+from bot.normalise import is_small_talk, names_nothing
 
 Status = Literal["answered", "clarify", "no_match"]
 
@@ -68,7 +68,12 @@ LEXICAL_ONLY = Fusion(agreement_gain=0.0, agreement_cap=0.0, example_lead=10.0, 
 # clear_drop 10 (an answer from 60 when the encoder clearly agrees) was chosen by leave-one-set-out
 # cross-validation over 31 sets: +44 right answers, 1 false answer more (README "How matching works")
 FUSED = Fusion(
-    agreement_gain=35.0, agreement_cap=15.0, example_lead=10.0, example_veto=0.05, clear_drop=10.0
+    agreement_gain=35.0,
+    agreement_cap=15.0,
+    example_lead=10.0,
+    example_veto=0.05,
+    clear_drop=10.0,
+    clear_lead=0.0,
 )
 
 
@@ -128,7 +133,7 @@ class Matcher:
         cosines = nearest = None
         if self.semantic is not None and lexical.exact < 0 and len(lexical.per_row):
             cosines = (
-                self.semantic.similarities(self.lexical.rejoined(question))
+                self.semantic.similarities(self.lexical.prepared(question))
                 if held_out is None
                 else self.semantic.held_out_similarities(held_out)
             )
@@ -157,9 +162,10 @@ class Matcher:
 
     def _agrees_clearly(self, s: _Signals, best: int) -> bool:
         """Whether the encoder reads the lexical best entry clearly closest: ahead of every
-        other entry by `clear_lead` and of every out-of-scope example by `clear_gap`."""
+        other entry by `clear_lead` and of every out-of-scope example by `clear_gap`. A question
+        of interrogatives alone ("а где именно?") names nothing to agree on."""
         nearest = s.nearest
-        if nearest is None:
+        if nearest is None or names_nothing(s.lexical.tokens):
             return False
         declining = self.lexical.declining
         others = np.delete(nearest, [i for i in (best, declining) if i >= 0])

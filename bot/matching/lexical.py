@@ -37,8 +37,8 @@ from rapidfuzz.distance import OSA
 
 from bot import normalise
 from bot import words as word_lists
-from bot.normalise import Normaliser, stem, to_cyrillic, to_ukrainian
-from bot.words import STOP_WORDS
+from bot.normalise import Normaliser, names_nothing, stem, to_cyrillic, to_ukrainian
+from bot.words import SOURCE_REQUEST_KEYS, SOURCE_REQUEST_WORDS, STOP_WORDS
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -76,6 +76,7 @@ JOIN_SIMILARITY = 0.9  # a split word ("ста ханов") joins only into a wo
 JOIN_PIECES = 3  # "stack an of": at most this many pieces make one word
 MAX_JOINS = 12  # doubtful words tried for a join per message; bounds the work of gibberish
 _SPLIT_PIECE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class LexicalIndex:
         self._aliases: dict[str, tuple[tuple[int, float], ...]] = {}
         self._exact: dict[frozenset[str], int] = {}
         for entry, key in zip(self._entry_of.tolist(), keys, strict=True):
-            if key:
+            if key and not names_nothing(key):
                 self._exact[key] = entry if self._exact.get(key, entry) == entry else -1
 
     @classmethod
@@ -331,7 +332,7 @@ class LexicalIndex:
 
     def score(self, question: str, held_out: HeldOut | None = None) -> LexicalScores:
         """Entry and phrasing scores of a question, each clause of it also scored alone."""
-        question = self.rejoined(question[:MAX_QUESTION_CHARS])
+        question = self.prepared(question)
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
             return LexicalScores(
@@ -349,6 +350,13 @@ class LexicalIndex:
         if self.declining >= 0:
             per_entry[self.declining] = -1.0
         return LexicalScores(per_entry, per_row, hit, tokens)
+
+    def prepared(self, question: str) -> str:
+        """The question as both signals read it: bounded, split words joined again, and a
+        request for the source at its end cut off when what remains says enough alone."""
+        question = self.rejoined(question[:MAX_QUESTION_CHARS])
+        rest = _without_source_request(question)
+        return rest if len(self.normaliser.tokens(rest)) >= 2 else question
 
     def rejoined(self, question: str) -> str:
         """The question with words split by dictation or a slip of the space bar joined
@@ -516,6 +524,21 @@ def _spellings(token: str) -> tuple[str, ...]:
     if not (token.isascii() and token.isalpha()):
         return ()
     return tuple(dict.fromkeys((to_cyrillic(token), to_ukrainian(token))))
+
+
+def _without_source_request(question: str) -> str:
+    """The question without a trailing request for the source ("..., and where's that from?",
+    "... и откуда эти данные", "... звідки ця інформація?"); unchanged when it has none."""
+    pieces = list(_SPLIT_PIECE.finditer(question))[-SOURCE_REQUEST_WORDS_MAX:]
+    cut = len(question)
+    for piece in reversed(pieces):
+        said = [normalise.words(p[0])[0] for p in pieces if p.start() >= piece.start()]
+        if not all(w in SOURCE_REQUEST_WORDS or w in STOP_WORDS for w in said):
+            break
+        asks = SOURCE_REQUEST_KEYS.intersection(said) or {"where", "from"} <= set(said)
+        if asks:
+            cut = piece.start()
+    return question[:cut]
 
 
 def _clauses(question: str) -> list[str]:
