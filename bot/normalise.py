@@ -53,7 +53,15 @@ _CONTRACTIONS = {
     "wat": "what", "wut": "what", "wht": "what", "wen": "when", "whn": "when",
     "1st": "first", "2nd": "second", "3rd": "third",
 }  # fmt: skip
-_IDIOMS = {("how", "come"): "why", ("how", "old"): "age"}
+_OTHERS = "whoelse"  # "who else", "кто ещё": other people than the one the knowledge is about
+_IDIOMS = {
+    ("how", "come"): "why", ("how", "old"): "age",
+    **dict.fromkeys(
+        [("who", "else"), ("which", "other"), ("кто", "еще"), ("кого", "еще"), ("кому", "еще"),
+         ("хто", "ще"), ("кого", "ще"), ("кому", "ще")],
+        _OTHERS,
+    ),
+}  # fmt: skip
 _RU_STEMMER = snowballstemmer.stemmer("russian")
 
 

@@ -275,6 +275,21 @@ def test_abbreviations_read_as_their_words(kb, question, entry):
     assert _outcome(kb, question) == ("answered", entry)
 
 
+def test_who_else_asks_about_other_people():
+    normaliser = Normaliser()
+    assert normaliser.tokens("who else got the award") != normaliser.tokens("who got the award")
+    assert normaliser.tokens("кто ещё получил награду") == normaliser.tokens(
+        "кто еще получил награду"
+    )
+
+
+@pytest.mark.parametrize(
+    "question", ["кто ещё получил звезду Героя Соцтруда", "who else was on the cover of Time"]
+)
+def test_who_else_had_his_honour_is_not_answered_with_his_own(kb, question):
+    assert _outcome(kb, question)[0] != "answered"
+
+
 def test_english_contractions_keep_only_the_pronoun():
     normaliser = Normaliser()
     assert normaliser.tokens("we'd like to visit") == normaliser.tokens("we like to visit")
