@@ -134,17 +134,23 @@ QUESTION_WORDS: frozenset[str] = frozenset(
 )
 """Interrogatives: a question made only of these ("а где именно?") names no subject."""
 
-SOURCE_REQUEST_KEYS: frozenset[str] = frozenset(
+SOURCE_NOUNS: frozenset[str] = frozenset(
     """
-    source sources citation citations reference references откуда источник источники пруф пруфы
-    звідки джерело джерела пруфи
+    source sources citation citations reference references источник источники источника пруф
+    пруфы джерело джерела пруфи
     """.split()
 )
-SOURCE_REQUEST_WORDS: frozenset[str] = SOURCE_REQUEST_KEYS | frozenset(
+SOURCE_SUBJECTS: frozenset[str] = frozenset(
     """
-    where from come comes came info information data данные информация инфа сведения дані
-    інформація відомості інфа факты факти взял взяли узяв взяв
+    info information data facts that this it these those данные информация инфа сведения факты
+    это эти эта такие дані інформація відомості інфа факти це ці ця така
     """.split()
+)
+SOURCE_REQUEST_WORDS: frozenset[str] = (
+    SOURCE_NOUNS
+    | SOURCE_SUBJECTS
+    | frozenset("where from come comes came откуда звідки взял взяли взяв узяв".split())
 )
 """A request for the source tacked onto a question ("..., and where is that from?", "...
-откуда эти данные?", "... звідки ця інформація?"): every answer cites its sources already."""
+откуда эти данные?", "... звідки ця інформація?", "... source?"): every answer cites its sources
+already. "Откуда"/"звідки" alone are no such request ("стаханов родом звідки")."""

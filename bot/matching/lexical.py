@@ -38,7 +38,7 @@ from rapidfuzz.distance import OSA
 from bot import normalise
 from bot import words as word_lists
 from bot.normalise import Normaliser, names_nothing, stem, to_cyrillic, to_ukrainian
-from bot.words import SOURCE_REQUEST_KEYS, SOURCE_REQUEST_WORDS, STOP_WORDS
+from bot.words import SOURCE_NOUNS, SOURCE_REQUEST_WORDS, SOURCE_SUBJECTS, STOP_WORDS
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -535,10 +535,16 @@ def _without_source_request(question: str) -> str:
         said = [normalise.words(p[0])[0] for p in pieces if p.start() >= piece.start()]
         if not all(w in SOURCE_REQUEST_WORDS or w in STOP_WORDS for w in said):
             break
-        asks = SOURCE_REQUEST_KEYS.intersection(said) or {"where", "from"} <= set(said)
-        if asks:
+        if _asks_for_the_source(set(said)):
             cut = piece.start()
     return question[:cut]
+
+
+def _asks_for_the_source(said: set[str]) -> bool:
+    if SOURCE_NOUNS & said:
+        return True
+    asks = {"where", "from"} <= said or bool({"откуда", "звідки"} & said)
+    return asks and bool(SOURCE_SUBJECTS & said)
 
 
 def _clauses(question: str) -> list[str]:
