@@ -2,8 +2,9 @@
 
 A phrasing that its own entry no longer answers once it is left out is one that nothing else
 in the file backs up: a question worded like it would miss too. The check reports those, the
-pairs of entries that take each other's phrasings, the entries thin in a language, and the
-out-of-scope examples that decline real phrasings. It uses the matcher the bot serves with
+pairs of entries that take each other's phrasings, the entries thin in a language, the
+out-of-scope examples that decline real phrasings, and the phrasings with no words of their own
+(stop words or interrogatives alone, which only the encoder can read). It uses the matcher the bot serves with
 (the semantic signal included when it is on), so its figures are the bot's.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import OUT_OF_SCOPE, Thresholds
+from bot.normalise import names_nothing
 
 THIN_PHRASINGS = 10  # fewer phrasings than this in a language: questions in it will miss
 THIN_SHARE = 0.45  # or under this share answered when held out (0.64-0.70 on average)
@@ -61,6 +63,8 @@ class CheckReport:
     outcomes: list[Outcome]
     thin: list[tuple[str, str, int, float]] = field(default_factory=list)
     """(entry, language, phrasings, share answered when held out)."""
+    wordless: list[tuple[str, str, str]] = field(default_factory=list)
+    """(entry, language, phrasing) of phrasings with no words the lexical signal can use."""
 
     def by_language(self) -> dict[str, LanguageFigures]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -155,6 +159,9 @@ class CheckReport:
                 {"entry": e, "language": lang, "phrasings": n, "answered_share": round(share, 4)}
                 for e, lang, n, share in self.thin
             ],
+            "wordless": [
+                {"entry": e, "language": lang, "phrasing": text} for e, lang, text in self.wordless
+            ],
             "misses": [
                 {
                     "entry": o.entry,
@@ -215,6 +222,9 @@ class CheckReport:
             lines += [
                 f"  {e} [{lang}]: {n} phrasings, {share:.0%}" for e, lang, n, share in self.thin
             ]
+        if self.wordless:
+            lines.append("Phrasings with no words of their own (only the encoder reads them):")
+            lines += [f"  [{lang}] {text!r} of {e}" for e, lang, text in self.wordless[:SHOWN]]
         for status, heading in (
             ("wrong", "Phrasings another entry answers:"),
             ("missed", "Phrasings nothing else backs up (declined, or not among the suggestions):"),
@@ -260,7 +270,11 @@ def check(kb: KnowledgeBase, thresholds: Thresholds | None = None) -> CheckRepor
         _outcome(kb, entry_id, language, phrasing, row, thresholds)
         for entry_id, language, phrasing, row in phrasing_rows(kb)
     ]
-    report = CheckReport(outcomes)
+    tokens = kb.index.lexical.normaliser.tokens
+    wordless = [
+        (o.entry, o.language, o.phrasing) for o in outcomes if names_nothing(tokens(o.phrasing))
+    ]
+    report = CheckReport(outcomes, wordless=wordless)
     for entry_id, languages in report.entry_figures().items():
         for language, cell in sorted(languages.items()):
             share = cell["right"] / cell["phrasings"]

@@ -73,6 +73,13 @@ def test_a_language_with_few_phrasings_is_reported_thin(backed_up):
     ]
 
 
+def test_a_phrasing_of_stop_words_or_interrogatives_alone_is_reported_wordless(write_knowledge):
+    wordless = BACKED_UP.replace('"the year Stakhanov died"', '"and when was that?"')
+    report = check(load(write_knowledge(wordless)))
+    assert report.wordless == [("death", "en", "and when was that?")]
+    assert "'and when was that?' of death" in report.text()
+
+
 def test_more_wrong_answers_than_before_is_a_regression(write_knowledge, backed_up):
     after = check(load(write_knowledge(CONFUSED)))
     assert any("answered by another entry: 0 → " in r for r in after.regressions(check(backed_up)))
