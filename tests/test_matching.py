@@ -219,6 +219,11 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ("Тема: нагороди — можу помилятися, перелічи всі ордени", "нагороди — можу, ордени"),
         ("never understood who Semystiaha is", "never who Semystiaha is"),
         ("Меня интересовало, не понимаю: кто такой Семистяга?", "Меня, не: кто такой Семистяга?"),
+        (
+            "Сын спрашивает, кто такой Стаханов. Что ему ответить?",
+            "Сын, кто такой Стаханов. Что ему?",
+        ),
+        ("Донька питає, хто такий Стаханов. Що їй сказати?", "Донька, хто такий Стаханов. Що їй?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
