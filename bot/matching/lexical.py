@@ -72,7 +72,7 @@ _CYRILLIC_STOP_STEMS = frozenset(
     stem(w) for w in STOP_WORDS if not w.isascii() and len(w) >= FUZZY_MIN_LENGTH
 )  # a question's Latin word arrives stemmed ("voobshch"): its reading is matched by stem
 _IGNORED: tuple[tuple[int, float], ...] = ((-1, 0.0),)
-JOIN_SIMILARITY = 0.9  # a split word ("ста ханов") joins only into a word this close to a known one
+JOIN_SIMILARITY = 0.9  # a word known less closely than this may be a piece of a split word
 JOIN_PIECES = 3  # "stack an of": at most this many pieces make one word
 MAX_JOINS = 12  # doubtful words tried for a join per message; bounds the work of gibberish
 _SPLIT_PIECE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
@@ -360,8 +360,8 @@ class LexicalIndex:
 
     def rejoined(self, question: str) -> str:
         """The question with words split by dictation or a slip of the space bar joined
-        again ("ста ханов", "мініс терстві", "stack an of"), when a word the index doesn't
-        know, or only roughly, joins its neighbours into a word it does know."""
+        again ("ста ханов", "мініс терстві", "stak hanov"), when a word the index doesn't
+        know, or only roughly, joins one or two neighbours into a word it knows."""
         pieces = list(_SPLIT_PIECE.finditer(question))
         out: list[str] = []
         done = i = tries = 0
@@ -395,20 +395,26 @@ class LexicalIndex:
     def _join_at(
         self, question: str, pieces: Sequence[re.Match[str]], i: int
     ) -> tuple[int, int] | None:
-        """The best run of pieces around piece i that joins into a known word, if any."""
-        best: tuple[float, int, int] | None = None
-        for start in range(max(i - JOIN_PIECES + 1, 0), i + 1):
-            for end in range(max(i, start + 1), min(start + JOIN_PIECES, len(pieces))):
-                run = pieces[start : end + 1]
+        """The shortest run of pieces around piece i that joins into a word the index knows
+        as it is (no typo lookup: that would cost a search of the vocabulary per try)."""
+        for size in range(2, JOIN_PIECES + 1):
+            for start in range(max(i - size + 1, 0), min(i, len(pieces) - size) + 1):
+                run = pieces[start : start + size]
                 gaps = (question[a.end() : b.start()] for a, b in itertools.pairwise(run))
-                if not all(g.isspace() for g in gaps):
-                    continue
-                joined = self._similarity("".join(p[0] for p in run))
-                alone = max(self._similarity(p[0]) or 0.0 for p in run)
-                if joined is not None and joined >= max(JOIN_SIMILARITY, alone):
-                    if best is None or joined > best[0]:
-                        best = (joined, start, end)
-        return None if best is None else best[1:]
+                if all(g.isspace() for g in gaps) and self._known("".join(p[0] for p in run)):
+                    return start, start + size - 1
+        return None
+
+    def _known(self, word: str) -> bool:
+        """Whether a word is one content word of the index, as written or transliterated."""
+        tokens = self.normaliser.tokens(word)
+        if len(tokens) != 1:
+            return False
+        if tokens[0] in self._vocab:
+            return True
+        spellings = _spellings(tokens[0])
+        found = self._known_reading(spellings, [self._reading(s) for s in spellings])
+        return found is not None and found is not _IGNORED
 
     def _clauses(self, question: str) -> list[str]:
         """The clauses scored alone; after a self-correction, only those of what follows it,
