@@ -55,7 +55,7 @@ _CONTRACTIONS = {
 }  # fmt: skip
 _OTHERS = "whoelse"  # "who else", "кто ещё": other people than the one the knowledge is about
 _IDIOMS = {
-    ("how", "come"): "why", ("how", "old"): "age",
+    ("how", "come"): "why", ("how", "old"): "age", ("always", "wondered"): "wondered",
     **dict.fromkeys(
         [("who", "else"), ("which", "other"), ("кто", "еще"), ("кого", "еще"), ("кому", "еще"),
          ("хто", "ще"), ("кого", "ще"), ("кому", "ще")],

@@ -35,6 +35,7 @@ STOP_WORDS: frozenset[str] = (
     subject answer answers sheet trivia pub backstory mistaken unsure
     understood understand understanding everywhere
     regarding concerning phrase expression
+    right wondered
     """.split()
     )
     | frozenset(

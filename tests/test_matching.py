@@ -224,6 +224,8 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
             "Сын, кто такой Стаханов. Что ему?",
         ),
         ("Донька питає, хто такий Стаханов. Що їй сказати?", "Донька, хто такий Стаханов. Що їй?"),
+        ("I've always wondered where he was born", "I've where he was born"),
+        ("he was born in 1906, right?", "he was born in 1906?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
