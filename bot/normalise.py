@@ -56,6 +56,8 @@ _CONTRACTIONS = {
 _OTHERS = "whoelse"  # "who else", "кто ещё": other people than the one the knowledge is about
 _IDIOMS = {
     ("how", "come"): "why", ("how", "old"): "age", ("always", "wondered"): "wondered",
+    ("всегда", "интересовало"): "интересовало", ("всегда", "интересно"): "интересно",
+    ("завжди", "цікавило"): "цікавило", ("завжди", "цікаво"): "цікаво",
     **dict.fromkeys(
         [("who", "else"), ("which", "other"), ("кто", "еще"), ("кого", "еще"), ("кому", "еще"),
          ("хто", "ще"), ("кого", "ще"), ("кому", "ще")],

@@ -225,6 +225,8 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ),
         ("Донька питає, хто такий Стаханов. Що їй сказати?", "Донька, хто такий Стаханов. Що їй?"),
         ("I've always wondered where he was born", "I've where he was born"),
+        ("всегда интересовало, где он родился", "где он родился"),
+        ("завжди цікавило, де він народився", "де він народився"),
         ("he was born in 1906, right?", "he was born in 1906?"),
     ],
 )
