@@ -131,12 +131,13 @@ class Matcher:
 
     def _signals(self, question: str, held_out: int | None = None) -> _Signals:
         left_out = self.lexical.held_out(held_out) if held_out is not None else None
+        question = self.lexical.prepared(question)
         lexical = self.lexical.score(question, left_out)
         per_entry = np.maximum(lexical.per_entry, 0.0)
         cosines = nearest = None
         if self.semantic is not None and lexical.exact < 0 and len(lexical.per_row):
             cosines = (
-                self.semantic.similarities(self.lexical.prepared(question))
+                self.semantic.similarities(question)
                 if held_out is None
                 else self.semantic.held_out_similarities(held_out)
             )

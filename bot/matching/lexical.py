@@ -331,8 +331,9 @@ class LexicalIndex:
         return per_entry, per_row, hit
 
     def score(self, question: str, held_out: HeldOut | None = None) -> LexicalScores:
-        """Entry and phrasing scores of a question, each clause of it also scored alone."""
-        question = self.prepared(question)
+        """Entry and phrasing scores of a question (as `prepared` gives it), each clause of it
+        also scored alone."""
+        question = question[:MAX_QUESTION_CHARS]
         tokens = self.normaliser.tokens(question)
         if not tokens or not self._texts:
             return LexicalScores(
@@ -536,12 +537,14 @@ def _without_source_request(question: str) -> str:
     """The question without a trailing request for the source ("..., and where's that from?",
     "... и откуда эти данные", "... звідки ця інформація?"); unchanged when it has none."""
     pieces = list(_SPLIT_PIECE.finditer(question))[-SOURCE_REQUEST_WORDS_MAX:]
+    said: set[str] = set()
     cut = len(question)
     for piece in reversed(pieces):
-        said = [normalise.words(p[0])[0] for p in pieces if p.start() >= piece.start()]
-        if not all(w in SOURCE_REQUEST_WORDS or w in STOP_WORDS for w in said):
+        word = normalise.words(piece[0])[0]
+        if word not in SOURCE_REQUEST_WORDS and word not in STOP_WORDS:
             break
-        if _asks_for_the_source(set(said)):
+        said.add(word)
+        if _asks_for_the_source(said):
             cut = piece.start()
     return question[:cut]
 
