@@ -129,6 +129,10 @@ FLOORS = {
     "realstyle27.yaml": (0.74, 0.13, 0.67, 0.13),  # English 67.2 %, 12.5 % false in each language
     # blind, eight new styles, measured on arrival at the end of its session: 80.2 % / 22.9 %
     "realstyle28.yaml": (0.8, 0.23, 0.78, 0.25),  # English 78.1 %, en/uk false 25.0 %
+    # blind, eight new styles each, measured on arrival at 75.5 % / 8.3 % and 71.4 % / 10.4 %
+    # (see their headers)
+    "realstyle29.yaml": (0.75, 0.09, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
+    "realstyle30.yaml": (0.71, 0.11, 0.65, 0.13),  # English 65.6 %, ru/uk false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -143,6 +147,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle25.yaml": 4,
     "realstyle26.yaml": 4,
     "realstyle27.yaml": 1,
+    "realstyle29.yaml": 2,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
