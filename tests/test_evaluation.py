@@ -35,7 +35,9 @@ FLOORS = {
     "holdout7.yaml": (0.97, 0.06),  # 94.97 %: two shift-length cases relabelled in, one clarifies
     "holdout8.yaml": (0.96, 0.1, 0.96, 0.18),  # Ukrainian false answers 18 %
     "holdout9.yaml": (0.97, 0.02),
-    "realstyle1.yaml": (0.91, 0.08, 0.91, 0.19),  # 6 relabelled to stakhanovite-rewards
+    # 6 relabelled to stakhanovite-rewards; 3 age-at-death cases relabelled to death (2026-12-07)
+    # leave a language's false answers the same but of 15, not 16 (20.0 %)
+    "realstyle1.yaml": (0.91, 0.08, 0.91, 0.2),
     # a repression follow-up now clarifies; "how many died in Stalin's repressions" is answered
     # by the repression entry since this session's phrasings (Russian false 2 of 11); English
     # 83.8 %: "Describe how the movement came to an end" clarifies since "describe" is a stop word
@@ -51,7 +53,9 @@ FLOORS = {
     ),  # English 78.2 %; Ukrainian false 8.3 % (23 % before)
     # sealed until measured once, last: lexical only 73.9 % / 11.4 %, fused 80.0 % / 14.3 %
     # Ukrainian 71.7 % ("ким працював стаханов потім" now offers Karaganda first), ru/uk false 25 %
-    "realstyle5.yaml": (0.85, 0.16, 0.83, 0.25),
+    # its 3 age-at-death cases relabelled to death (2026-12-07): a language's false answers the
+    # same, of one case fewer (27.3 %)
+    "realstyle5.yaml": (0.85, 0.16, 0.83, 0.28),
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
     # detail questions whose entry says its sources don't give the detail were relabelled
     # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
@@ -136,16 +140,14 @@ FLOORS = {
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
-    "realstyle14.yaml": 1,
-    "realstyle16.yaml": 2,
+    "realstyle16.yaml": 1,
     "realstyle17.yaml": 2,
-    "realstyle19.yaml": 3,
-    "realstyle21.yaml": 4,
+    "realstyle19.yaml": 2,
+    "realstyle21.yaml": 3,
     "realstyle22.yaml": 1,
-    "realstyle23.yaml": 3,
     "newtopics7.yaml": 1,
-    "realstyle25.yaml": 4,
-    "realstyle26.yaml": 4,
+    "realstyle25.yaml": 3,
+    "realstyle26.yaml": 2,
     "realstyle27.yaml": 1,
     "realstyle29.yaml": 2,
 }
@@ -158,11 +160,16 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
 # adds false answers elsewhere (tried 2026-12-06). Two remain after that session's phrasings:
 # the newspaper and the palace of culture. realstyle14's "Стаханов помер у 1990-х, вже за
 # незалежної України?" was answered from the nostalgia entry until the quiz phrasings of
-# 2026-12-06 (fourth session) lifted the death entry; now "скільки років було стаханову коли він
-# помер" (his age at death, which no answer gives) declines it, offering the death entry.
+# 2026-12-06 (fourth session) lifted the death entry; then "скільки років було стаханову коли він
+# помер" (his age at death) declined it, and since the death entry gives his age (2026-12-07,
+# ninth session) and that example is gone, the nostalgia entry answers it again.
 # On 2026-12-07 (sixth session) five examples that declined such a question and kept no trap out
 # of any set were dropped (Soviet propaganda posters, the cultural centre's name, where he lived
-# in Moscow, his retirement, how many mines Donetsk oblast has).
+# in Moscow, his retirement, how many mines Donetsk oblast has). On 2026-12-07 (ninth session) four
+# more (who runs the city administration, why he was made a Hero in 1970, where he worked before
+# the mine, the palace of culture's name): +6 right on the studied sets, no false answer more.
+# Dropping all 15 examples that still decline an answerable question gains 1 and adds 5 false
+# answers: other examples take over.
 MEETS_TARGETS = {"questions.yaml", "holdout.yaml"}
 MAX_FALSE_PER_LANGUAGE = 0.15
 
