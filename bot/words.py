@@ -86,7 +86,7 @@ STOP_WORDS: frozenset[str] = (
     дізнався цікавить покажи покажіть знайти речі
     якби питання розкрийте знайшов знайшла дякую спасибі завтра доповніть заповніть вставте
     сперечаємося посперечалися
-    шановний шановна вдячний вдячна важко точна точну точний точної
+    шановний шановна шановні dear madam sir вдячний вдячна важко точна точну точний точної
     ваш ваша ваше ваші вашого вашої вашу вашим ваших твоя твоє твої
     тема перелічи опиши поясни охарактеризуй всі усі відповідь відповіді відповідях помилятися
     впевнений впевнена
@@ -136,6 +136,14 @@ QUESTION_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 """Interrogatives: a question made only of these ("а где именно?") names no subject."""
+
+SIGN_OFFS: tuple[str, ...] = (
+    *"best regards|kind regards|warm regards|regards|best wishes|best|cheers|many thanks".split("|"),
+    *"thanks in advance|thanks|thank you|sincerely|yours|с уважением|заранее спасибо".split("|"),
+    *"спасибо заранее|спасибо|благодарю|всего доброго|з повагою|заздалегідь дякую".split("|"),
+    *"наперед дякую|дякую|щиро ваш|щиро".split("|"),
+)
+"""How a letter ends ("... held? Best regards, Anna"): with the name after it, not the question."""
 
 SOURCE_NOUNS: frozenset[str] = frozenset(
     """

@@ -228,6 +228,9 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ("всегда интересовало, где он родился", "где он родился"),
         ("завжди цікавило, де він народився", "де він народився"),
         ("he was born in 1906, right?", "he was born in 1906?"),
+        ("Good afternoon, where was he born?", "where was he born?"),
+        ("Шановні, добрий день! Де він народився?", "Де він народився?"),
+        ("Добрый день, где он родился?", "где он родился?"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
@@ -434,6 +437,20 @@ def test_where_the_information_comes_from_is_still_the_source(kb):
 )
 def test_a_request_for_the_source_after_a_question_leaves_the_question(kb, question, entry):
     assert _outcome(kb, question) == ("answered", entry)
+
+
+@pytest.mark.parametrize(
+    ("letter", "question"),
+    [
+        ("Where was he born? Best regards, Anna", "Where was he born?"),
+        ("When did he die? Thanks in advance. Sincerely, R. Patel", "When did he die?"),
+        ("Где он родился? С уважением, Николай Петрович", "Где он родился?"),
+        ("Коли він помер? Заздалегідь дякую. З повагою, Петро Мельник", "Коли він помер?"),
+        ("best pizza near me", "best pizza near me"),
+    ],
+)
+def test_a_letters_closing_and_signature_are_not_the_question(kb, letter, question):
+    assert kb.index.lexical.prepared(letter) == question
 
 
 def test_multiple_choice_letters_do_not_split_a_question():

@@ -38,7 +38,7 @@ from rapidfuzz.distance import OSA
 from bot import normalise
 from bot import words as word_lists
 from bot.normalise import Normaliser, names_nothing, stem, to_cyrillic, to_ukrainian
-from bot.words import SOURCE_NOUNS, SOURCE_REQUEST_WORDS, SOURCE_SUBJECTS, STOP_WORDS
+from bot.words import SIGN_OFFS, SOURCE_NOUNS, SOURCE_REQUEST_WORDS, SOURCE_SUBJECTS, STOP_WORDS
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -76,6 +76,12 @@ JOIN_SIMILARITY = 0.9  # a word known less closely than this may be a piece of a
 JOIN_PIECES = 3  # "stack an of": at most this many pieces make one word
 MAX_JOINS = 12  # doubtful words tried for a join per message; bounds the work of gibberish
 _SPLIT_PIECE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+_SIGN_OFF = re.compile(
+    r"(?<=[.?!…])\s*(?:" + "|".join(map(re.escape, SIGN_OFFS)) + r")\b[\s,.!]*"
+    r"(?:[^\W\d_][\w'’-]*\.?\s*){0,3}$",
+    re.IGNORECASE,
+)
+"""A letter's closing after its last sentence: "... held? Best regards, Anna"."""
 SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
 
 
@@ -353,9 +359,10 @@ class LexicalIndex:
         return LexicalScores(per_entry, per_row, hit, tokens)
 
     def prepared(self, question: str) -> str:
-        """The question as both signals read it: bounded, split words joined again, and a
-        request for the source at its end cut off when what remains says enough alone."""
-        question = self.rejoined(question[:MAX_QUESTION_CHARS])
+        """The question as both signals read it: bounded, a letter's closing and name cut off,
+        split words joined again, and a request for the source at its end cut off when what
+        remains says enough alone."""
+        question = self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS]))
         rest = _without_source_request(question)
         return rest if len(self.normaliser.tokens(rest)) >= 2 else question
 
@@ -531,6 +538,13 @@ def _spellings(token: str) -> tuple[str, ...]:
     if not (token.isascii() and token.isalpha()):
         return ()
     return tuple(dict.fromkeys((to_cyrillic(token), to_ukrainian(token))))
+
+
+def _without_sign_off(question: str) -> str:
+    """The message without the closings at its end ("... Thanks in advance. Regards, Tom")."""
+    while (cut := _SIGN_OFF.sub("", question)) != question:
+        question = cut
+    return question
 
 
 def _without_source_request(question: str) -> str:
