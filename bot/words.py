@@ -138,7 +138,9 @@ QUESTION_WORDS: frozenset[str] = frozenset(
 """Interrogatives: a question made only of these ("а где именно?") names no subject."""
 
 SIGN_OFFS: tuple[str, ...] = (
-    *"best regards|kind regards|warm regards|regards|best wishes|best|cheers|many thanks".split("|"),
+    *"best regards|kind regards|warm regards|regards|best wishes|best|cheers|many thanks".split(
+        "|"
+    ),
     *"thanks in advance|thanks|thank you|sincerely|yours|с уважением|заранее спасибо".split("|"),
     *"спасибо заранее|спасибо|благодарю|всего доброго|з повагою|заздалегідь дякую".split("|"),
     *"наперед дякую|дякую|щиро ваш|щиро".split("|"),
