@@ -137,13 +137,13 @@ QUESTION_WORDS: frozenset[str] = frozenset(
 )
 """Interrogatives: a question made only of these ("а где именно?") names no subject."""
 
-SIGN_OFFS: tuple[str, ...] = (
-    *"best regards|kind regards|warm regards|regards|best wishes|best|cheers|many thanks".split(
-        "|"
-    ),
-    *"thanks in advance|thanks|thank you|sincerely|yours|с уважением|заранее спасибо".split("|"),
-    *"спасибо заранее|спасибо|благодарю|всего доброго|з повагою|заздалегідь дякую".split("|"),
-    *"наперед дякую|дякую|щиро ваш|щиро".split("|"),
+SIGN_OFFS: tuple[str, ...] = tuple(
+    (
+        "best regards|kind regards|warm regards|regards|best wishes|best|cheers|many thanks|"
+        "thanks in advance|thanks|thank you|sincerely|yours|с уважением|заранее спасибо|"
+        "спасибо заранее|спасибо|благодарю|всего доброго|з повагою|заздалегідь дякую|"
+        "наперед дякую|дякую|щиро ваш|щиро"
+    ).split("|")
 )
 """How a letter ends ("... held? Best regards, Anna"): with the name after it, not the question."""
 
