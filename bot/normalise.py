@@ -188,7 +188,8 @@ def _content_words(text: str) -> list[str]:
 
 _LATIN_TO_CYRILLIC = [
     ("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
-    ("ts", "ц"), ("yu", "ю"), ("ju", "ю"), ("ya", "я"), ("ja", "я"), ("yo", "е"),
+    ("tsya", "тся"), ("ts", "ц"), ("yu", "ю"), ("ju", "ю"), ("ya", "я"), ("ja", "я"), ("yo", "е"),
+    ("ay", "ай"), ("ey", "ей"), ("oy", "ой"), ("uy", "уй"),
     ("ye", "е"), ("je", "е"), ("yi", "ї"), ("iy", "ий"), ("yy", "ый"),
     ("a", "а"), ("b", "б"), ("c", "ц"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"),
     ("h", "х"), ("i", "и"), ("j", "й"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"),
@@ -219,6 +220,8 @@ def to_cyrillic(word: str) -> str:
     """
     if word.startswith("e"):
         word = "э" + word[1:]
+    if word.endswith(("ai", "ei", "oi")):
+        word = word[:-1] + "j"
     return _TO_RUSSIAN.sub(lambda m: _RUSSIAN[m.group(0)], word)
 
 

@@ -350,6 +350,33 @@ def test_russian_and_ukrainian_transliterations_are_answered(kb, question, entry
     assert _outcome(kb, question) == ("answered", entry)
 
 
+@pytest.mark.parametrize(
+    ("typed", "cyrillic"),
+    [
+        ("na kakoi shakhte on postavil rekord", "на какой шахте он поставил рекорд"),
+        ("v kakoy oblasti nahoditsya gorod", "в какой области находится город"),
+        ("chy buv vin chlenom partii", "чи був він членом партіі"),
+        ("Who is Aleksei Stakhanov?", "Who is Aleksei Stakhanov?"),
+        ("tell me about the record", "tell me about the record"),
+    ],
+)
+def test_russian_or_ukrainian_typed_in_latin_letters_is_read_in_cyrillic(kb, typed, cyrillic):
+    assert kb.index.lexical.in_cyrillic(typed) == cyrillic
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("v kakom godu stakhanov ushel na pensiyu", "retirement"),
+        ("kadievku kogda pereimenovali v stakhanov", "city-renamed"),
+        ("na kakoi shakhte on postavil rekord", "record-mine"),
+        ("kak seichas nazyvaetsya gorod stakhanov", "city-name-now"),
+    ],
+)
+def test_a_whole_transliterated_question_is_answered_like_its_cyrillic(kb, question, entry):
+    assert _outcome(kb, question) == ("answered", entry)
+
+
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
     assert _outcome(kb, "ким був стахонов") == ("answered", "who-was-stakhanov")
 

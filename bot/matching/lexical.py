@@ -37,6 +37,7 @@ from rapidfuzz.distance import OSA
 
 from bot import normalise
 from bot import words as word_lists
+from bot.language import has_cyrillic
 from bot.normalise import Normaliser, names_nothing, stem, to_cyrillic, to_ukrainian
 from bot.words import SIGN_OFFS, SOURCE_NOUNS, SOURCE_REQUEST_WORDS, SOURCE_SUBJECTS, STOP_WORDS
 
@@ -82,6 +83,7 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 """A letter's closing after its last sentence: "... held? Best regards, Anna"."""
+TRANSLIT_WORDS = 1  # one known Cyrillic reading, and no more English words, is enough ("kadievka pereimenovali v stakhanov"); 2 lost one studied case, kept no false answer out
 SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
 
 
@@ -362,9 +364,57 @@ class LexicalIndex:
         """The question as both signals read it: bounded, a letter's closing and name cut off,
         split words joined again, and a request for the source at its end cut off when what
         remains says enough alone."""
-        question = self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS]))
+        question = self.in_cyrillic(self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS])))
         rest = _without_source_request(question)
         return rest if len(self.normaliser.tokens(rest)) >= 2 else question
+
+    def in_cyrillic(self, question: str) -> str:
+        """A question typed in Latin letters in Russian or Ukrainian ("kak seichas nazyvaetsya
+        gorod"), written back in Cyrillic, so the exact match and the encoder read it too; other
+        text unchanged. It is such a question when at least TRANSLIT_WORDS of its words read as
+        known Cyrillic words and more of them do than read as English ones (known words, or
+        English stop words); then every word but the English ones is spelled in the language
+        more of them read as. Names spelled alike in both scripts ("stakhanov") count for neither.
+        """
+        if has_cyrillic(question):
+            return question
+        words = set(_SPLIT_PIECE.findall(question.casefold()))
+        english = {w for w in words if self._english(w)}
+        known, said = [], []
+        for spell in (to_cyrillic, to_ukrainian):
+            spelled = {w: spell(w) for w in words - english}
+            known.append(sum(self._reads_as_known(w, c) for w, c in spelled.items()))
+            said.append(sum(c in STOP_WORDS for c in spelled.values()))
+        if max(known) < TRANSLIT_WORDS or max(known) <= len(english):
+            return question
+        ukrainian = known[1] + said[1] > known[0] + said[0]
+        spell = to_ukrainian if ukrainian else to_cyrillic
+        return _SPLIT_PIECE.sub(
+            lambda m: m[0] if m[0].casefold() in english else spell(m[0].casefold()), question
+        )
+
+    def _english(self, word: str) -> bool:
+        """An English word: a known content word or a stop word that reads as no Russian or
+        Ukrainian one ("who", not "on" or "to")."""
+        spellings = _spellings(word)
+        if any(c in STOP_WORDS for c in spellings):
+            return False
+        if word in STOP_WORDS:
+            return True
+        tokens = self.normaliser.tokens(word)
+        return bool(tokens) and tokens[0] in self._vocab and not self._alike(word, spellings)
+
+    def _alike(self, word: str, spellings: Sequence[str]) -> bool:
+        """A name spelled alike in both scripts ("stakhanov", "aleksei")."""
+        tokens = self.normaliser.tokens(word)
+        return any(self.normaliser.tokens(c) == tokens for c in spellings)
+
+    def _reads_as_known(self, word: str, cyrillic: str) -> bool:
+        return (
+            cyrillic not in STOP_WORDS
+            and self._reading(cyrillic) in self._vocab
+            and not self._alike(word, (cyrillic,))
+        )
 
     def rejoined(self, question: str) -> str:
         """The question with words split by dictation or a slip of the space bar joined
