@@ -83,7 +83,7 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 """A letter's closing after its last sentence: "... held? Best regards, Anna"."""
-TRANSLIT_WORDS = 1  # one known Cyrillic reading outnumbering the English words is enough (2 lost a case)
+TRANSLIT_WORDS = 1  # one known Cyrillic reading outnumbering English words is enough (2 lost one)
 SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
 
 
