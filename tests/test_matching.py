@@ -97,7 +97,8 @@ def test_uncertain_question_offers_up_to_three_suggestions(kb):
 def test_thresholds_decide_the_outcome(kb):
     score = kb.index.match("stakhanov 1935").score
     assert (
-        kb.index.match("stakhanov 1935", Thresholds(answer=score, clarify=0)).status == "answered"
+        kb.index.match("stakhanov 1935", Thresholds(answer=score, clarify=0, margin=0)).status
+        == "answered"
     )
     assert (
         kb.index.match("stakhanov 1935", Thresholds(answer=100, clarify=score)).status == "clarify"
