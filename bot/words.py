@@ -131,8 +131,9 @@ QUESTION_WORDS: frozenset[str] = frozenset(
     """
     what who whom whose when where why how which
     что кто кого кому когда где почему зачем как какой какая какое какие каком сколько куда
-    откуда чей чья
+    откуда чей чья какого какую каким каких
     що хто кого кому коли де чому навіщо як який яка яке які якому скільки куди звідки чий чия
+    якого якої якій яку якими яких
     """.split()
 )
 """Interrogatives: a question made only of these ("а где именно?") names no subject."""

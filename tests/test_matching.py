@@ -481,6 +481,17 @@ def test_a_letters_closing_and_signature_are_not_the_question(kb, letter, questi
     assert kb.index.lexical.prepared(letter) == question
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "You know a lot about Stakhanov. Where is that information from?",
+        "Ти багато знаєш про Стаханова. Звідки ця інформація?",
+    ],
+)
+def test_a_statement_then_where_is_that_from_asks_for_the_source(kb, question):
+    assert kb.index.lexical.prepared(question) == question
+
+
 def test_multiple_choice_letters_do_not_split_a_question():
     assert _clauses("Stakhanov was a a) miner b) poet (c) pilot") == []
 

@@ -39,7 +39,14 @@ from bot import normalise
 from bot import words as word_lists
 from bot.language import has_cyrillic
 from bot.normalise import Normaliser, names_nothing, stem, to_cyrillic, to_ukrainian
-from bot.words import SIGN_OFFS, SOURCE_NOUNS, SOURCE_REQUEST_WORDS, SOURCE_SUBJECTS, STOP_WORDS
+from bot.words import (
+    QUESTION_WORDS,
+    SIGN_OFFS,
+    SOURCE_NOUNS,
+    SOURCE_REQUEST_WORDS,
+    SOURCE_SUBJECTS,
+    STOP_WORDS,
+)
 
 if TYPE_CHECKING:
     from bot.knowledge import Entry
@@ -363,10 +370,12 @@ class LexicalIndex:
     def prepared(self, question: str) -> str:
         """The question as both signals read it: bounded, a letter's closing and name cut off,
         split words joined again, and a request for the source at its end cut off when what
-        remains says enough alone."""
+        remains is a question that says enough alone ("You know a lot. Where's that from?" asks
+        for the source)."""
         question = self.in_cyrillic(self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS])))
         rest = _without_source_request(question)
-        return rest if len(self.normaliser.tokens(rest)) >= 2 else question
+        asks = "?" in rest or not QUESTION_WORDS.isdisjoint(normalise.words(rest))
+        return rest if asks and len(self.normaliser.tokens(rest)) >= 2 else question
 
     def in_cyrillic(self, question: str) -> str:
         """A question typed in Latin letters in Russian or Ukrainian ("kak seichas nazyvaetsya
