@@ -138,8 +138,9 @@ FLOORS = {
     "realstyle28.yaml": (0.8, 0.23, 0.78, 0.25),  # English 78.1 %, en/uk false 25.0 %
     # blind, eight new styles each, measured on arrival at 75.5 % / 8.3 % and 71.4 % / 10.4 %
     # (see their headers)
-    "realstyle29.yaml": (0.75, 0.09, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
-    "realstyle30.yaml": (0.71, 0.11, 0.65, 0.13),  # English 65.6 %, ru/uk false 12.5 %
+    # and unseen at the ninth session's end at 76.0 % / 10.4 % and 72.9 % / 10.4 %
+    "realstyle29.yaml": (0.76, 0.11, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
+    "realstyle30.yaml": (0.72, 0.11, 0.64, 0.13),  # English 64.1 %, ru/uk false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -157,9 +158,6 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle26.yaml": 2,
     "realstyle27.yaml": 1,
     "realstyle29.yaml": 2,
-    # none on arrival; one since the ninth session's examples and phrasings (not examined: the set
-    # stays unseen until a newer blind set is measured)
-    "realstyle30.yaml": 1,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
