@@ -287,7 +287,7 @@ def test_console_number_without_options_pending_gets_a_hint():
 
 
 def test_console_picks_a_did_you_mean_option_by_its_number():
-    out = run("console", stdin="coal\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    out = run("console", stdin="coal record\n1\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
     assert "  1. " in out
     picked = out.split("  1. ", 1)[1].splitlines()[0]
     answer = out.rsplit("Type the number", 1)[-1]
