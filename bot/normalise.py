@@ -94,7 +94,7 @@ _INTERROGATIVE_STEMS = frozenset(stem(w) for w in QUESTION_WORDS)
 
 def names_nothing(tokens: Iterable[str]) -> bool:
     """Whether tokens are interrogatives alone ("where is it?" is "where"): no subject."""
-    return set(tokens) <= _INTERROGATIVE_STEMS
+    return _INTERROGATIVE_STEMS.issuperset(tokens)
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
