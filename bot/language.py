@@ -38,11 +38,13 @@ _RUSSIAN_ENDINGS = (
 )
 _RUSSIAN_LATIN = frozenset(
     "kto kogda gde chto shto skolko eto pochemu zachem kakoy kakaya takoy takaya umer dobyl "
-    "nakhoditsya nahoditsya znachit gorod gorode rasskazhi".split()
+    "nakhoditsya nahoditsya znachit gorod gorode rasskazhi kakoi kakom kakie shakhte "
+    "byl byli bylo godu ushel postavil seichas seychas sejchas nazyvaetsya pereimenovali".split()
 )
 _UKRAINIAN_LATIN = frozenset(
     "hto khto koly shcho scho tse skilky skilki chomu navishcho yakyi takyi takyy pomer misto "
-    "misti oznachaie oznachaye rozkazhy".split()
+    "misti oznachaie oznachaye rozkazhy chy buv bula vin vona yakii yakomu rotsi shakhti "
+    "pratsiuvav pratsiuvaly pereimenuvaly narodyvsia zaraz".split()
 )
 
 

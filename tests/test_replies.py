@@ -74,6 +74,8 @@ def test_transliterated_russian_and_ukrainian_are_answered_in_their_language():
     from bot.language import detect
 
     assert detect("kogda umer stahanov") == "ru"
+    assert detect("na kakoi shakhte on postavil rekord") == "ru"
+    assert detect("chy buv vin chlenom partii") == "uk"
     assert detect("koly pomer stakhanov") == "uk"
     assert detect("stakhanov record") == "en"
     assert detect("102?") == "en"
