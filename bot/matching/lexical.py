@@ -193,10 +193,9 @@ class LexicalIndex:
         bags: list[frozenset[str]] = []
         for number, (entry_id, phrasings, answers) in enumerate(groups):
             ids.append(entry_id)
-            tokenised = [(number, text, tokens[text]) for text in phrasings]
-            rows.extend(tokenised)
-            extra = (tokens[a] for a in answers)
-            bags.append(frozenset(t for *_, words in tokenised for t in words).union(*extra))
+            words = [tokens[text] for text in phrasings]
+            rows.extend(zip(itertools.repeat(number), phrasings, words))
+            bags.append(frozenset().union(*words, *(tokens[a] for a in answers)))
         return cls(normaliser, ids, rows, bags)
 
     def phrasing_tokens(self) -> Iterator[tuple[str, str, tuple[str, ...]]]:
