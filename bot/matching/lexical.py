@@ -373,6 +373,8 @@ class LexicalIndex:
         for the source)."""
         question = self.in_cyrillic(self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS])))
         rest = _without_source_request(question)
+        if rest == question:
+            return question
         asks = "?" in rest or not QUESTION_WORDS.isdisjoint(normalise.words(rest))
         return rest if asks and len(self.normaliser.tokens(rest)) >= 2 else question
 
@@ -386,12 +388,12 @@ class LexicalIndex:
         """
         if has_cyrillic(question):
             return question
-        words = set(_SPLIT_PIECE.findall(question.casefold()))
-        english = {w for w in words if self._english(w)}
+        words = {w: self.normaliser.tokens(w) for w in _SPLIT_PIECE.findall(question.casefold())}
+        english = {w for w, tokens in words.items() if self._english(w, tokens)}
         known, said = [], []
         for spell in (to_cyrillic, to_ukrainian):
-            spelled = {w: spell(w) for w in words - english}
-            known.append(sum(self._reads_as_known(w, c) for w, c in spelled.items()))
+            spelled = {w: spell(w) for w in words.keys() - english}
+            known.append(sum(self._reads_as_known(words[w], c) for w, c in spelled.items()))
             said.append(sum(c in STOP_WORDS for c in spelled.values()))
         if max(known) < TRANSLIT_WORDS or max(known) <= len(english):
             return question
@@ -401,27 +403,26 @@ class LexicalIndex:
             lambda m: m[0] if m[0].casefold() in english else spell(m[0].casefold()), question
         )
 
-    def _english(self, word: str) -> bool:
-        """An English word: a known content word or a stop word that reads as no Russian or
-        Ukrainian one ("who", not "on" or "to")."""
+    def _english(self, word: str, tokens: tuple[str, ...]) -> bool:
+        """An English word (`tokens` its normalised form): a known content word or a stop word
+        that reads as no Russian or Ukrainian one ("who", not "on" or "to")."""
         spellings = _spellings(word)
         if any(c in STOP_WORDS for c in spellings):
             return False
         if word in STOP_WORDS:
             return True
-        tokens = self.normaliser.tokens(word)
-        return bool(tokens) and tokens[0] in self._vocab and not self._alike(word, spellings)
+        return bool(tokens) and tokens[0] in self._vocab and not self._alike(tokens, spellings)
 
-    def _alike(self, word: str, spellings: Sequence[str]) -> bool:
-        """A name spelled alike in both scripts ("stakhanov", "aleksei")."""
-        tokens = self.normaliser.tokens(word)
+    def _alike(self, tokens: tuple[str, ...], spellings: Sequence[str]) -> bool:
+        """A name spelled alike in both scripts ("stakhanov", "aleksei"): a spelling
+        normalises to the Latin word's `tokens`."""
         return any(self.normaliser.tokens(c) == tokens for c in spellings)
 
-    def _reads_as_known(self, word: str, cyrillic: str) -> bool:
+    def _reads_as_known(self, tokens: tuple[str, ...], cyrillic: str) -> bool:
         return (
             cyrillic not in STOP_WORDS
             and self._reading(cyrillic) in self._vocab
-            and not self._alike(word, (cyrillic,))
+            and not self._alike(tokens, (cyrillic,))
         )
 
     def rejoined(self, question: str) -> str:
