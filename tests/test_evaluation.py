@@ -141,6 +141,10 @@ FLOORS = {
     # and unseen at the ninth session's end at 76.0 % / 10.4 % and 72.9 % / 10.4 %
     "realstyle29.yaml": (0.76, 0.11, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
     "realstyle30.yaml": (0.72, 0.11, 0.64, 0.13),  # English 64.1 %, ru/uk false 12.5 %
+    # blind, eight new styles each, measured on arrival at 76.6 % / 12.5 % and 69.8 % / 25.0 %
+    # (see their headers)
+    "realstyle31.yaml": (0.76, 0.13, 0.67, 0.19),  # English 67.2 %, Russian false 18.8 %
+    "realstyle32.yaml": (0.69, 0.25, 0.65, 0.25),  # English 65.6 %, 25.0 % false in each language
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -158,6 +162,8 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle26.yaml": 2,
     "realstyle27.yaml": 1,
     "realstyle29.yaml": 2,
+    "realstyle31.yaml": 1,
+    "realstyle32.yaml": 2,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:
