@@ -21,6 +21,10 @@ _EN_CONTRACTION = re.compile(r"(?<=[a-z])['’ʼ`´](?:d|ll|ve|re|m)\b")
 """we'd, I'll, they've, you're, I'm: the pronoun alone ("we'd" was read as "wed")."""
 _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER_SLASH = re.compile(r"(?<=\d)/(?=\d)")
+_SEARCH_EXCLUSION = re.compile(r"(?<=[ \t])-(?=[^\W_])\S+")
+"""A search engine's "-film": a word the asker wants left out, so not a word of the question."""
+_ELONGATED = re.compile(r"([aeiouyаеиоуыэюяіїє])\1{2,}")
+"""A vowel typed three times or more for emphasis ("soooo", "ктооо"): read once."""
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
@@ -52,6 +56,7 @@ _CONTRACTIONS = {
     "whats": "what", "whos": "who", "wheres": "where", "whens": "when", "hows": "how", "whys": "why",
     "wat": "what", "wut": "what", "wht": "what", "wen": "when", "whn": "when",
     "1st": "first", "2nd": "second", "3rd": "third",
+    "када": "когда", "кагда": "когда", "скока": "сколько", "скоко": "сколько",
 }  # fmt: skip
 _OTHERS = "whoelse"  # "who else", "кто ещё": other people than the one the knowledge is about
 _IDIOMS = {
@@ -112,7 +117,8 @@ def words(text: str) -> list[str]:
     A number with a slash ("mine 2/43") stays one word, so "2+2" doesn't read as that mine.
     """
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
-    text = text.translate(_CONTROL).casefold()
+    text = _SEARCH_EXCLUSION.sub(" ", text.translate(_CONTROL)).casefold()
+    text = _ELONGATED.sub(r"\1", text)
     text = _APOSTROPHES.sub("", _EN_CONTRACTION.sub("", text.replace("ё", "е")))
     text = _NUMBER_SLASH.sub("x", text)
     return [w for w in _NON_WORD.split(text) if w]

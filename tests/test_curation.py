@@ -20,7 +20,8 @@ from tests.test_telegram_e2e import ADMINS, _users, ask, buttons, next_reply, se
 fake, workdir, bot = e2e.fake, e2e.workdir, e2e.bot  # the running bot, one for this module
 
 ADMIN = ADMINS[0]
-TRIAL_TIMEOUT = 180  # seconds: the trial runs check and every evaluation set, twice at first
+TRIAL_TIMEOUT = 480  # seconds: the trial runs check and all 49 evaluation sets, twice at first
+# (about 100 s each time on the 2-core machine, beside the running bot and the test process)
 
 
 def press(fake, chat: int, data: str, timeout: float = 15) -> dict:

@@ -144,6 +144,27 @@ def test_normalisation_drops_stop_words_and_control_characters():
 
 
 @pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("aleksei stakhanov miner who -cyclist -football", "aleksei stakhanov miner who"),
+        ("стахановський рух 1935 суть -фільм -серіал", "стахановський рух 1935 суть"),
+        ("soooo 14 TIMES the norm?????whyyy", "so 14 times the norm? why"),
+        ("ктооо такие стахановцы???", "кто такие стахановцы"),
+    ],
+)
+def test_search_exclusions_are_dropped_and_drawn_out_vowels_read_once(typed, meant):
+    normaliser = Normaliser()
+    assert normaliser.tokens(typed) == normaliser.tokens(meant)
+
+
+@pytest.mark.parametrize(
+    "text", ["СССР 1935-1936", "record - how many tonnes", "кадіївка -> стаханов", "-where"]
+)
+def test_dashes_doubled_letters_and_ranges_keep_their_words(text):
+    assert Normaliser().tokens(text) == Normaliser().tokens(text.replace("-", " "))
+
+
+@pytest.mark.parametrize(
     ("emphatic", "plain"),
     [
         ("when exactly", "when"),
@@ -232,6 +253,16 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ("Good afternoon, where was he born?", "where was he born?"),
         ("Шановні, добрий день! Де він народився?", "Де він народився?"),
         ("Добрый день, где он родился?", "где он родился?"),
+        ("r there any mines still working rn bc idk", "any mines still working"),
+        ("кто такой стаханов ваще", "кто такой стаханов"),
+        ("від чого він помер тіпа", "від чого він помер"),
+        ("када он родился, скока ему было", "когда он родился, сколько ему было"),
+        (
+            "Брат утверждает, что 10 норм, а я помню 14. Кто прав?",
+            "Брат, что 10 норм, а я 14. Кто?",
+        ),
+        ("Кум стверджує 10 норм, а я пам'ятаю 14. Хто правий?", "Кум 10 норм, а я 14. Хто?"),
+        ("my grandad insists he was never a party member", "he was never a party member"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
