@@ -5,13 +5,16 @@ would make things worse is refused with its reason and nothing is written."""
 from __future__ import annotations
 
 import importlib.util
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.bundle import Bundle
+from bot.curation import trial as trial_module
 from bot.curation.edits import EditError, add_example, add_phrasing
-from bot.curation.trial import measure, run_trial
+from bot.curation.trial import FigureCache, measure, run_trial
 from bot.knowledge import load
 from tests import test_telegram_e2e as e2e
 from tests.conftest import SMALL_YAML, file_of
@@ -93,6 +96,30 @@ def test_a_change_that_makes_check_worse_fails_its_trial(write_knowledge):
     trial = run_trial(before, Bundle.single(path, data), None, None, {})
     assert not trial.passed
     assert any("declined by an out-of-scope example: 0 → 1" in p for p in trial.problems)
+
+
+def test_figures_asked_for_while_being_measured_are_measured_once(write_knowledge, monkeypatch):
+    path = write_knowledge()
+    kb, files = load(path), Bundle.single(path, path.read_bytes())
+    calls = []
+
+    def slow_measure(*args):
+        calls.append(args)
+        time.sleep(0.2)
+        return measure(*args)
+
+    monkeypatch.setattr(trial_module, "measure", slow_measure)
+    cache = FigureCache()
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get(kb, files, None, {})))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and results[0] is results[1]
 
 
 def test_an_edit_keeps_the_rest_of_the_file_as_it_was(write_knowledge):

@@ -3,6 +3,7 @@ may get worse. Figures are kept for the reply: before → after."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,11 +100,13 @@ def regressions(before: Figures, after: Figures) -> list[str]:
 
 
 class FigureCache:
-    """Figures of the knowledge being served, computed once per version of the file."""
+    """Figures of the knowledge being served, computed once per version of the file: a caller
+    arriving while they are measured waits for them rather than measuring them again."""
 
     def __init__(self) -> None:
         self._digest = ""
         self._figures: Figures | None = None
+        self._lock = threading.Lock()
 
     def get(
         self,
@@ -113,13 +116,15 @@ class FigureCache:
         sets: dict[str, EvalSet],
     ) -> Figures:
         digest = files.digest()
-        if self._figures is None or digest != self._digest:
-            self._figures, self._digest = measure(kb, thresholds, sets), digest
-        return self._figures
+        with self._lock:
+            if self._figures is None or digest != self._digest:
+                self._figures, self._digest = measure(kb, thresholds, sets), digest
+            return self._figures
 
     def put(self, files: Bundle, figures: Figures) -> None:
         """The figures of a version just measured (an accepted change): no need to redo them."""
-        self._figures, self._digest = figures, files.digest()
+        with self._lock:
+            self._figures, self._digest = figures, files.digest()
 
 
 def run_trial(

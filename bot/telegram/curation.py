@@ -66,6 +66,16 @@ async def suggestions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.effective_message.reply_text(
         replies.fit_lines(lines), parse_mode=ParseMode.HTML, reply_markup=keyboard(rows)
     )
+    context.application.create_task(measure_served(services(context)), update=update)
+
+
+async def measure_served(svc: Services) -> None:
+    """The served knowledge's figures, measured while the admin reads the list: a trial
+    needs them, and they take as long as the trial itself."""
+    live = svc.live
+    await asyncio.to_thread(
+        svc.figures.get, live.kb, live.files, svc.settings.thresholds, svc.eval_sets
+    )
 
 
 async def suggestion_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -104,7 +114,7 @@ async def accept(svc: Services, chosen: Suggestion, target: str) -> str:
     live, settings = svc.live, svc.settings
     before = await asyncio.to_thread(
         svc.figures.get, live.kb, live.files, settings.thresholds, svc.eval_sets
-    )
+    )  # at once when /suggestions has measured them
     try:
         done = await asyncio.to_thread(
             curation.accept,
