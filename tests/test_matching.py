@@ -263,6 +263,10 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ),
         ("Кум стверджує 10 норм, а я пам'ятаю 14. Хто правий?", "Кум 10 норм, а я 14. Хто?"),
         ("my grandad insists he was never a party member", "he was never a party member"),
+        ("tl;dr who was Stakhanov", "who was Stakhanov"),
+        ("Fill in the blank for my slide: Stakhanov was a ___", "Stakhanov was a ___"),
+        ("Заполни пропуск для слайда: Стаханов был ___", "Стаханов был ___"),
+        ("quick summary of all the names the city has had", "all the names the city has had"),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
