@@ -138,11 +138,12 @@ FLOORS = {
     "realstyle28.yaml": (0.8, 0.23, 0.78, 0.25),  # English 78.1 %, en/uk false 25.0 %
     # blind, eight new styles each, measured on arrival at 75.5 % / 8.3 % and 71.4 % / 10.4 %
     # (see their headers)
-    # and unseen at the ninth session's end at 76.0 % / 10.4 % and 72.9 % / 10.4 %
-    "realstyle29.yaml": (0.76, 0.11, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
-    "realstyle30.yaml": (0.72, 0.11, 0.64, 0.13),  # English 64.1 %, ru/uk false 12.5 %
-    # blind, eight new styles each, measured on arrival at 76.6 % / 12.5 % and 69.8 % / 25.0 %
-    # (see their headers)
+    # and unseen at the ninth session's end at 76.0 % / 10.4 % and 72.9 % / 10.4 %; studied since
+    # the tenth session (chat spelling and framing words)
+    "realstyle29.yaml": (0.8, 0.11, 0.78, 0.25),  # English 78.1 %, Russian false 25.0 %
+    "realstyle30.yaml": (0.76, 0.11, 0.68, 0.13),  # English 68.8 %, ru/uk false 12.5 %
+    # blind, eight new styles each, measured on arrival at 76.6 % / 12.5 % and 69.8 % / 25.0 %,
+    # the same unseen at the tenth session's end (see their headers)
     "realstyle31.yaml": (0.76, 0.13, 0.67, 0.19),  # English 67.2 %, Russian false 18.8 %
     "realstyle32.yaml": (0.69, 0.25, 0.65, 0.25),  # English 65.6 %, 25.0 % false in each language
 }
