@@ -42,8 +42,8 @@ def post(url: str, update: dict, secret: str | None) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-    except urllib.error.URLError:
-        return 0
+    except (urllib.error.URLError, ConnectionError):
+        return 0  # refused, or reset by an instance shutting down: not acknowledged
 
 
 @contextlib.contextmanager
