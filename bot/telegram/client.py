@@ -105,9 +105,9 @@ class RetryingRequest(HTTPXRequest):
 
     __slots__ = ("_slots",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._slots = asyncio.Semaphore(kwargs.get("connection_pool_size", CONNECTIONS))
+    def __init__(self, *, connection_pool_size: int, **kwargs: Any) -> None:
+        super().__init__(connection_pool_size=connection_pool_size, **kwargs)
+        self._slots = asyncio.Semaphore(connection_pool_size)
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         for delay in (*SEND_RETRY_DELAYS, None):

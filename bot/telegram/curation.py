@@ -14,6 +14,7 @@ from bot import replies
 from bot.curation import accept as curation
 from bot.curation.edits import OUT_OF_SCOPE_TARGET
 from bot.curation.suggestions import Suggestion, suggest
+from bot.curation.trial import Figures
 from bot.store import StoreError
 from bot.telegram.admin import admin_allowed, backed_up, log_unavailable, share
 from bot.telegram.common import Services, fits, keyboard, services
@@ -69,11 +70,11 @@ async def suggestions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     context.application.create_task(measure_served(services(context)), update=update)
 
 
-async def measure_served(svc: Services) -> None:
-    """The served knowledge's figures, measured while the admin reads the list: a trial
-    needs them, and they take as long as the trial itself."""
+async def measure_served(svc: Services) -> Figures:
+    """The served knowledge's figures, measured once per version: /suggestions starts them
+    while the admin reads the list, since a trial needs them and they take as long as it."""
     live = svc.live
-    await asyncio.to_thread(
+    return await asyncio.to_thread(
         svc.figures.get, live.kb, live.files, svc.settings.thresholds, svc.eval_sets
     )
 
@@ -112,9 +113,7 @@ async def reply(query: CallbackQuery, text: str) -> None:
 async def accept(svc: Services, chosen: Suggestion, target: str) -> str:
     """Edit, try, and only then write, install and share; the reply (HTML)."""
     live, settings = svc.live, svc.settings
-    before = await asyncio.to_thread(
-        svc.figures.get, live.kb, live.files, settings.thresholds, svc.eval_sets
-    )  # at once when /suggestions has measured them
+    before = await measure_served(svc)
     try:
         done = await asyncio.to_thread(
             curation.accept,
