@@ -61,6 +61,10 @@ _CONTRACTIONS = {
 _OTHERS = "whoelse"  # "who else", "кто ещё": other people than the one the knowledge is about
 _IDIOMS = {
     ("how", "come"): "why", ("how", "old"): "age", ("always", "wondered"): "wondered",
+    ("refer", "to"): "mean", ("как", "эксперт"): "вопрос",
+    ("як", "експерт"): "питання", ("your", "opinion"): "wondered", ("expert", "opinion"): "wondered",
+    ("your", "view"): "wondered", ("ваш", "взгляд"): "вопрос", ("вашему", "мнению"): "вопрос",
+    ("ваше", "мнение"): "вопрос", ("вашу", "думку"): "питання", ("ваш", "погляд"): "питання",
     ("всегда", "интересовало"): "интересовало", ("всегда", "интересно"): "интересно",
     ("завжди", "цікавило"): "цікавило", ("завжди", "цікаво"): "цікаво",
     **dict.fromkeys(

@@ -267,6 +267,15 @@ def test_exactly_is_emphasis_in_every_language(emphatic, plain):
         ("Fill in the blank for my slide: Stakhanov was a ___", "Stakhanov was a ___"),
         ("Заполни пропуск для слайда: Стаханов был ___", "Стаханов был ___"),
         ("quick summary of all the names the city has had", "all the names the city has had"),
+        ("ELI5 the movement, in plain words, simply", "the movement, in words"),
+        ("In your expert opinion, why was he a hero?", "In, why was he a hero?"),
+        ("what does 'Stakhanovite' refer to?", "what does 'Stakhanovite' mean?"),
+        ("Как эксперт, на ваш взгляд: сколько длилась смена?", "сколько длилась смена?"),
+        ("объясни для чайника простыми словами, зачем власти", "объясни для, зачем власти"),
+        (
+            "На вашу думку, поясніть простою мовою: чим закінчився рух?",
+            "На, поясніть: чим закінчився рух?",
+        ),
     ],
 )
 def test_instructions_fact_checks_fillers_hedges_and_hearsay_are_not_content(framed, plain):
