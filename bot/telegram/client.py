@@ -24,6 +24,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.settings import Settings
+from bot.telegram.transport import transport
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def checked_bot(settings: Settings) -> CheckedBot:
             pool_timeout=REQUEST_TIMEOUT,
             read_timeout=REQUEST_TIMEOUT,
             write_timeout=REQUEST_TIMEOUT,
+            httpx_kwargs={"transport": transport(CONNECTIONS)},
         )
 
     return CheckedBot(
