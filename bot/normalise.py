@@ -26,6 +26,17 @@ _SEARCH_EXCLUSION = re.compile(r"(?<=[ \t])-(?=[^\W_])\S+")
 _ELONGATED = re.compile(r"([aeiouyаеиоуыэюяіїє])\1{2,}")
 """A vowel typed three times or more for emphasis ("soooo", "ктооо"): read once."""
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_LATIN = re.compile(r"[a-z]")
+_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES = "aceopxykmthbi", "асеорхукмтнві"
+_TO_CYRILLIC_LOOKS = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
+_TO_LATIN_LOOKS = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
+_KEYS = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`"
+_SHIFTED_KEYS = str.maketrans('{}:"<>~', "[];',.`")
+_LAYOUTS = (
+    str.maketrans(_KEYS, "йцукенгшщзхъфывапролджэячсмитьбюё"),
+    str.maketrans(_KEYS, "йцукенгшщзхїфівапролджєячсмитьбю'"),
+)
 _UKRAINIAN_TO_RUSSIAN = str.maketrans({"і": "и", "ї": "и", "є": "е", "ґ": "г"})
 _ANSI_ESCAPE = re.compile(r"\x1b(?:\][^\x07\x1b]*(?:\x07|\x1b\\)?|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (9, 10, 13))
@@ -115,6 +126,23 @@ def without_surrogates(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+def _one_script(word: re.Match[str]) -> str:
+    """A word mixing Latin and Cyrillic letters ("Cтахaнов", pasted or typed on a phone) in
+    the script most of its letters use, look-alike letters only; other words unchanged."""
+    cyrillic = len(_CYRILLIC.findall(word[0]))
+    if not cyrillic or not _LATIN.search(word[0]):
+        return word[0]
+    looks = _TO_CYRILLIC_LOOKS if 2 * cyrillic >= len(word[0]) else _TO_LATIN_LOOKS
+    return word[0].translate(looks)
+
+
+def on_other_layout(keys: str) -> tuple[str, str]:
+    """Latin keys typed with the keyboard left on the English layout, as the Russian and the
+    Ukrainian layouts read them ("cnf[fyjd" is "стаханов")."""
+    keys = keys.casefold().translate(_SHIFTED_KEYS)
+    return keys.translate(_LAYOUTS[0]), keys.translate(_LAYOUTS[1])
+
+
 def words(text: str) -> list[str]:
     """Split a text into case-folded words, dropping punctuation and control characters.
 
@@ -123,6 +151,8 @@ def words(text: str) -> list[str]:
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
     text = _SEARCH_EXCLUSION.sub(" ", text.translate(_CONTROL)).casefold()
     text = _ELONGATED.sub(r"\1", text)
+    if _LATIN.search(text) and _CYRILLIC.search(text):
+        text = _LETTERS.sub(_one_script, text)
     text = _APOSTROPHES.sub("", _EN_CONTRACTION.sub("", text.replace("ё", "е")))
     text = _NUMBER_SLASH.sub("x", text)
     return [w for w in _NON_WORD.split(text) if w]

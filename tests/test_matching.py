@@ -413,6 +413,31 @@ def test_russian_or_ukrainian_typed_in_latin_letters_is_read_in_cyrillic(kb, typ
     assert kb.index.lexical.in_cyrillic(typed) == cyrillic
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("rjulf evth cnf[fyjd?", "когда умер стаханов?"),
+        ("коли помер Cnf[fyjd", "коли помер стаханов"),
+        ("UJL HJ;LTYBZ cnf[fyjdf", "год рождения стаханова"),
+        ("ult hjlbkcz, rfrfz ,skf yjhvf", "где родился, какая была норма"),
+        ("de narodyvsia stakhanov", "de narodyvsia stakhanov"),
+        ("Why was the record significant?", "Why was the record significant?"),
+    ],
+)
+def test_keys_typed_on_the_english_layout_are_read_on_the_cyrillic_one(kb, typed, meant):
+    assert kb.index.lexical.on_right_layout(typed) == meant
+
+
+def test_a_question_typed_on_the_wrong_layout_is_answered(kb):
+    assert _outcome(kb, "rjulf evth cnf[fyjd") == ("answered", "death")
+
+
+def test_latin_look_alike_letters_in_a_cyrillic_word_read_as_cyrillic():
+    normaliser = Normaliser()
+    assert normaliser.tokens("Cтахaнов рiк") == normaliser.tokens("Стаханов рік")
+    assert normaliser.tokens("Stakhanovа") == normaliser.tokens("Stakhanova")
+
+
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
     assert _outcome(kb, "ким був стахонов") == ("answered", "who-was-stakhanov")
 

@@ -84,6 +84,10 @@ JOIN_SIMILARITY = 0.9  # a word known less closely than this may be a piece of a
 JOIN_PIECES = 3  # "stack an of": at most this many pieces make one word
 MAX_JOINS = 12  # doubtful words tried for a join per message; bounds the work of gibberish
 _SPLIT_PIECE = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+_HAS_LATIN = re.compile(r"[A-Za-z]")
+_KEY_RUN = re.compile(r"""[A-Za-z\[\]{};:'"<>,.`~]+""")
+"""Keys that type Cyrillic letters on a Russian or Ukrainian layout (a run is read when one of
+them is a letter)."""
 _SIGN_OFF = re.compile(
     r"(?<=[.?!…])\s*(?:" + "|".join(map(re.escape, SIGN_OFFS)) + r")\b[\s,.!]*"
     r"(?:[^\W\d_][\w'’-]*\.?\s*){0,3}$",
@@ -91,6 +95,7 @@ _SIGN_OFF = re.compile(
 )
 """A letter's closing after its last sentence: "... held? Best regards, Anna"."""
 TRANSLIT_WORDS = 1  # one known Cyrillic reading outnumbering English words is enough (2 lost one)
+LAYOUT_MIN_LETTERS = 3  # "u" is "г" and "de" is "ву" on a Russian layout: too short to tell
 SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
 
 
@@ -147,6 +152,7 @@ class LexicalIndex:
             if target in vocab:
                 spellings.setdefault(variant, vocab[target])
         self._spellings = list(spellings)
+        self._known_stems = frozenset(spellings)
         self._spelling_ids = list(spellings.values())
         keys = [frozenset(tokens) for tokens in self._tokens]
         row_of, row_vids = _incidence(vocab, keys)
@@ -371,7 +377,8 @@ class LexicalIndex:
         split words joined again, and a request for the source at its end cut off when what
         remains is a question that says enough alone ("You know a lot. Where's that from?" asks
         for the source)."""
-        question = self.in_cyrillic(self.rejoined(_without_sign_off(question[:MAX_QUESTION_CHARS])))
+        question = _without_sign_off(question[:MAX_QUESTION_CHARS])
+        question = self.in_cyrillic(self.rejoined(self.on_right_layout(question)))
         rest = _without_source_request(question)
         if rest == question:
             return question
@@ -402,6 +409,61 @@ class LexicalIndex:
         return _SPLIT_PIECE.sub(
             lambda m: m[0] if m[0].casefold() in english else spell(m[0].casefold()), question
         )
+
+    def on_right_layout(self, question: str) -> str:
+        """A question typed with the keyboard left on the English layout ("rjulf evth
+        cnf[fyjd", "коли помер Cnf[fyjd"), its Latin runs of keys read on the Russian or the
+        Ukrainian layout, by the same count as `in_cyrillic`: at least TRANSLIT_WORDS runs
+        read as known Cyrillic words of LAYOUT_MIN_LETTERS or more, more than are English
+        words or read as transliterated ones. A run's trailing comma or full stop is tried
+        both as a key (б, ю) and as punctuation."""
+        runs = {m[0] for m in _KEY_RUN.finditer(question) if _HAS_LATIN.search(m[0])}
+        if not any(map(self._may_be_on_layout, runs)):
+            return question
+        english = {run for run in runs if self._english_run(run)}
+        readings = {run: self._layout_reading(run) for run in runs - english}
+        known = [sum(r[i][1] for r in readings.values()) for i in (0, 1)]
+        if max(known) < TRANSLIT_WORDS or max(known) <= len(english):
+            return question
+        if max(known) <= self._transliterated(runs - english):
+            return question
+        said = [sum(r[i][0].rstrip(",.") in STOP_WORDS for r in readings.values()) for i in (0, 1)]
+        side = int(known[1] + said[1] > known[0] + said[0])
+        return _KEY_RUN.sub(
+            lambda m: readings[m[0]][side][0] if m[0] in readings else m[0], question
+        )
+
+    def _may_be_on_layout(self, run: str) -> bool:
+        """A quick test before the careful one: a reading of the run stems to a known word."""
+        return any(
+            len(word) >= LAYOUT_MIN_LETTERS and stem(word) in self._known_stems
+            for keys in {run, run.rstrip(",.")}
+            for word in normalise.on_other_layout(keys)
+        )
+
+    def _transliterated(self, runs: Iterable[str]) -> int:
+        """How many runs read as known words transliterated ("kogda", "pomer")."""
+        words = [run.casefold() for run in runs if run.isalpha()]
+        return sum(any(self._reads_as_known((), c) for c in _spellings(word)) for word in words)
+
+    def _english_run(self, run: str) -> bool:
+        word = run.casefold()
+        return word.isalpha() and self._english(word, self.normaliser.tokens(word))
+
+    def _layout_reading(self, run: str) -> tuple[tuple[str, bool], tuple[str, bool]]:
+        """The run on the Russian and on the Ukrainian layout, each with whether it reads as
+        a known word; a trailing "," or "." stays punctuation unless it makes a known word."""
+        short = run.rstrip(",.")
+        out = []
+        for side in (0, 1):
+            whole = normalise.on_other_layout(run)[side]
+            if len(whole) >= LAYOUT_MIN_LETTERS and self._reads_as_known((), whole):
+                out.append((whole, True))
+                continue
+            cut = normalise.on_other_layout(short)[side] + run[len(short) :]
+            word = cut.rstrip(",.")
+            out.append((cut, len(word) >= LAYOUT_MIN_LETTERS and self._reads_as_known((), word)))
+        return out[0], out[1]
 
     def _english(self, word: str, tokens: tuple[str, ...]) -> bool:
         """An English word (`tokens` its normalised form): a known content word or a stop word
