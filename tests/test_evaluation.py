@@ -144,11 +144,13 @@ FLOORS = {
     "realstyle30.yaml": (0.76, 0.11, 0.68, 0.13),  # English 68.8 %, ru/uk false 12.5 %
     # blind, eight new styles each, measured on arrival at 76.6 % / 12.5 % and 69.8 % / 25.0 %,
     # the same unseen at the tenth session's end (see their headers); studied since the eleventh
-    "realstyle31.yaml": (0.76, 0.13, 0.67, 0.19),  # English 67.2 %, Russian false 18.8 %
-    "realstyle32.yaml": (0.69, 0.25, 0.65, 0.25),  # English 65.6 %, 25.0 % false in each language
-    # blind, eight new styles each, measured on arrival at 75.0 % / 20.8 % and 70.8 % / 6.2 %
-    # (see their headers)
-    "realstyle33.yaml": (0.75, 0.21, 0.71, 0.32),  # English 71.9 %, Russian false 31.2 %
+    # (opinion and explain-simply framing: 79.2 % and 70.3 %)
+    "realstyle31.yaml": (0.79, 0.13, 0.71, 0.19),  # English 71.9 %, Russian false 18.8 %
+    "realstyle32.yaml": (0.7, 0.25, 0.67, 0.25),  # English 67.2 %, 25.0 % false in each language
+    # blind, eight new styles each, measured on arrival at 75.0 % / 20.8 % and 70.8 % / 6.2 %;
+    # unseen at the eleventh session's end at 78.1 % (the wrong keyboard layout read, a style of
+    # realstyle33's brief) and 70.8 % (see their headers)
+    "realstyle33.yaml": (0.78, 0.21, 0.71, 0.32),  # English 71.9 %, Russian false 31.2 %
     "realstyle34.yaml": (0.7, 0.07, 0.67, 0.13),  # English 67.2 %, English false 12.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
