@@ -244,6 +244,12 @@ class Reply:
         return self.match.score
 
 
+def language_of(kb: KnowledgeBase, question: str, fallback: str | None = None) -> str:
+    """The asker's language, read from the question as meant: keys typed with the keyboard
+    left on the English layout ("rjulf evth cnf[fyjd") are Russian or Ukrainian."""
+    return lang.detect(kb.index.lexical.on_right_layout(question), fallback)
+
+
 def reply_to(
     kb: KnowledgeBase,
     question: str,
@@ -257,7 +263,7 @@ def reply_to(
     A question declined as out of scope still offers the (up to two) entries that came
     close, so "which hospital did he die in?" leads to how and when he died.
     """
-    chosen = lang.supported(language) or lang.detect(question, fallback)
+    chosen = lang.supported(language) or language_of(kb, question, fallback)
     match = kb.index.match(question, thresholds)
     entry = kb.by_id[match.best.entry_id] if match.status == "answered" and match.best else None
     suggestions: tuple[tuple[Entry, float], ...] = ()

@@ -81,6 +81,12 @@ def test_transliterated_russian_and_ukrainian_are_answered_in_their_language():
     assert detect("102?") == "en"
 
 
+def test_a_question_typed_on_the_wrong_keyboard_layout_is_answered_in_its_language(kb):
+    reply = replies.reply_to(kb, "rjulf evth cnf[fyjd")
+    assert (reply.status, reply.language, reply.entry.id) == ("answered", "ru", "death")
+    assert replies.reply_to(kb, "rjkb gjvth cnf[fyjd").language == "uk"
+
+
 def test_a_question_near_a_topic_is_declined_with_the_closest_topics(kb):
     reply = replies.reply_to(kb, "what is komsomolskaya pravda")
     assert reply.status == "no_match"

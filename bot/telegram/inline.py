@@ -14,7 +14,6 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot import language as lang
 from bot import replies
 from bot.knowledge import (
     Source,
@@ -28,8 +27,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     svc = services(context)
     kb = svc.live.kb
     text = query.query[:MAX_QUESTION_CHARS]
-    language = (context.user_data or {}).get("lang") or lang.detect(
-        text, query.from_user.language_code
+    language = (context.user_data or {}).get("lang") or replies.language_of(
+        kb, text, query.from_user.language_code
     )
     if text.strip():
         candidates, _ = await asyncio.to_thread(kb.index.search, text, 5)
