@@ -454,16 +454,17 @@ class LexicalIndex:
         """The run on the Russian and on the Ukrainian layout, each with whether it reads as
         a known word; a trailing "," or "." stays punctuation unless it makes a known word."""
         short = run.rstrip(",.")
-        out = []
-        for side in (0, 1):
-            whole = normalise.on_other_layout(run)[side]
-            if len(whole) >= LAYOUT_MIN_LETTERS and self._reads_as_known((), whole):
-                out.append((whole, True))
-                continue
-            cut = normalise.on_other_layout(short)[side] + run[len(short) :]
-            word = cut.rstrip(",.")
-            out.append((cut, len(word) >= LAYOUT_MIN_LETTERS and self._reads_as_known((), word)))
-        return out[0], out[1]
+        wholes, cuts = normalise.on_other_layout(run), normalise.on_other_layout(short)
+        russian, ukrainian = (
+            (whole, True)
+            if self._known_on_layout(whole)
+            else (cut + run[len(short) :], self._known_on_layout(cut))
+            for whole, cut in zip(wholes, cuts, strict=True)
+        )
+        return russian, ukrainian
+
+    def _known_on_layout(self, word: str) -> bool:
+        return len(word) >= LAYOUT_MIN_LETTERS and self._reads_as_known((), word)
 
     def _english(self, word: str, tokens: tuple[str, ...]) -> bool:
         """An English word (`tokens` its normalised form): a known content word or a stop word
