@@ -23,6 +23,15 @@ _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER_SLASH = re.compile(r"(?<=\d)/(?=\d)")
 _SEARCH_EXCLUSION = re.compile(r"(?<=[ \t])-(?=[^\W_])\S+")
 """A search engine's "-film": a word the asker wants left out, so not a word of the question."""
+_N_FACTS = re.compile(
+    r"(?<!\w)(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|два|две|три|четыре|пять"
+    r"|шесть|семь|десять|дві|чотири|п['’ʼ]?ять|шість|сім|десять)\s+(?:\w+\s+)?"
+    r"(?:facts|points|things|bullets|фактов|факта|фактів|факти|пунктов|пункта|пунктів|пункти"
+    r"|тезисов|тезиса|тез|тези)(?!\w)",
+    re.IGNORECASE,
+)
+"""A list asked for ("3 facts about", "пять фактов о", "три пункти"): its size is framing,
+not a number to match ("5" had read as a number the knowledge holds)."""
 _ELONGATED = re.compile(r"([aeiouyаеиоуыэюяіїє])\1{2,}")
 """A vowel typed three times or more for emphasis ("soooo", "ктооо"): read once."""
 _CYRILLIC = re.compile(r"[а-яіїєґё]")
@@ -143,6 +152,11 @@ def on_other_layout(keys: str) -> tuple[str, str]:
     return keys.translate(_LAYOUTS[0]), keys.translate(_LAYOUTS[1])
 
 
+def without_list_size(text: str) -> str:
+    """Text without the size of a list it asks for ("3 facts about", "пять фактов о")."""
+    return _N_FACTS.sub(" ", text)
+
+
 def words(text: str) -> list[str]:
     """Split a text into case-folded words, dropping punctuation and control characters.
 
@@ -150,6 +164,7 @@ def words(text: str) -> list[str]:
     """
     text = _ANSI_ESCAPE.sub(" ", unicodedata.normalize("NFKC", text))
     text = _SEARCH_EXCLUSION.sub(" ", text.translate(_CONTROL)).casefold()
+    text = without_list_size(text)
     text = _ELONGATED.sub(r"\1", text)
     if _LATIN.search(text) and _CYRILLIC.search(text):
         text = _LETTERS.sub(_one_script, text)

@@ -144,14 +144,20 @@ FLOORS = {
     "realstyle30.yaml": (0.76, 0.11, 0.68, 0.13),  # English 68.8 %, ru/uk false 12.5 %
     # blind, eight new styles each, measured on arrival at 76.6 % / 12.5 % and 69.8 % / 25.0 %,
     # the same unseen at the tenth session's end (see their headers); studied since the eleventh
-    # (opinion and explain-simply framing: 79.2 % and 70.3 %)
-    "realstyle31.yaml": (0.79, 0.13, 0.71, 0.19),  # English 71.9 %, Russian false 18.8 %
+    # (opinion and explain-simply framing: 79.2 % and 70.3 %); realstyle31 78.6 % since the twelfth
+    # (a topic set aside is not read: its sarcastic "..., а не ради денег на дороги" was the point)
+    "realstyle31.yaml": (0.78, 0.13, 0.71, 0.19),  # English 71.9 %, Russian false 18.8 %
     "realstyle32.yaml": (0.7, 0.25, 0.67, 0.25),  # English 67.2 %, 25.0 % false in each language
     # blind, eight new styles each, measured on arrival at 75.0 % / 20.8 % and 70.8 % / 6.2 %;
     # unseen at the eleventh session's end at 78.1 % (the wrong keyboard layout read, a style of
-    # realstyle33's brief) and 70.8 % (see their headers)
-    "realstyle33.yaml": (0.78, 0.21, 0.71, 0.32),  # English 71.9 %, Russian false 31.2 %
+    # realstyle33's brief) and 70.8 % (see their headers); studied since the twelfth (lists of N
+    # facts, topics set aside, euphemisms for his death: realstyle33 82.8 %)
+    "realstyle33.yaml": (0.82, 0.21, 0.76, 0.32),  # English 76.6 %, Russian false 31.2 %
     "realstyle34.yaml": (0.7, 0.07, 0.67, 0.13),  # English 67.2 %, English false 12.5 %
+    # blind, eight new styles each, measured on arrival at 78.1 % / 8.3 % and 67.7 % / 22.9 %
+    # (see their headers)
+    "realstyle35.yaml": (0.78, 0.09, 0.73, 0.13),  # English 73.4 %, en/ru false 12.5 %
+    "realstyle36.yaml": (0.67, 0.23, 0.6, 0.38),  # English 60.9 %, Ukrainian false 37.5 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {
@@ -172,6 +178,8 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle31.yaml": 1,
     "realstyle32.yaml": 2,
     "realstyle33.yaml": 5,
+    "realstyle35.yaml": 2,
+    "realstyle36.yaml": 5,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
 # the article's date ("якого числа вийшла стаття"). holdout2 left this list with the encoder:

@@ -438,6 +438,57 @@ def test_latin_look_alike_letters_in_a_cyrillic_word_read_as_cyrillic():
     assert normaliser.tokens("Stakhanovа") == normaliser.tokens("Stakhanova")
 
 
+@pytest.mark.parametrize(
+    ("listed", "plain"),
+    [
+        ("5 quick facts about the movement", "about the movement"),
+        ("назови пять фактов о стахановском движении", "назови о стахановском движении"),
+        ("3 пункти про його партійність", "про його партійність"),
+        ("три тезиса историка", "историка"),
+    ],
+)
+def test_the_size_of_a_list_asked_for_is_not_content(listed, plain):
+    normaliser = Normaliser()
+    assert normaliser.tokens(listed) == normaliser.tokens(plain)
+
+
+def test_a_number_of_tonnes_is_still_content():
+    normaliser = Normaliser()
+    assert "102" in normaliser.tokens("102 tons in 5 hours")
+
+
+@pytest.mark.parametrize(
+    ("question", "meant"),
+    [
+        (
+            "ні, не про його книжки, а про нагороди — що він отримав?",
+            " , а про нагороди — що він отримав?",
+        ),
+        (
+            "not the 102 tons — did anybody beat it soon after?",
+            " — did anybody beat it soon after?",
+        ),
+        ("where is the city, not the man?", "where is the city, ?"),
+        ("Не в Кадиевке ли он умер?", "Не в Кадиевке ли он умер?"),
+        ("why not the city?", "why not the city?"),
+    ],
+)
+def test_a_topic_set_aside_is_not_read(kb, question, meant):
+    assert kb.index.lexical.prepared(question) == meant
+
+
+def test_a_question_setting_a_topic_aside_is_answered_about_the_other(kb):
+    question = "ні, не про його книжки, а про нагороди — що він отримав?"
+    assert _outcome(kb, question) == ("answered", "awards")
+
+
+@pytest.mark.parametrize(
+    "question", ["когда Стаханов отошёл в мир иной", "коли він відійшов у вічність"]
+)
+def test_a_euphemism_for_his_death_is_answered_by_the_death_entry(kb, question):
+    assert _outcome(kb, question) == ("answered", "death")
+
+
 def test_a_misspelt_cyrillic_name_finds_its_synonym(kb):
     assert _outcome(kb, "ким був стахонов") == ("answered", "who-was-stakhanov")
 

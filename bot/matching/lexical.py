@@ -94,6 +94,18 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 """A letter's closing after its last sentence: "... held? Best regards, Anna"."""
+_ASIDE_START = r"(?:^|(?<=[,;.!?—–:]))[\s,]*"
+_ASIDE_WORDS = r"(?:[^\s,;.!?—–:]+\s*){1,5}"
+_NEGATED_ASIDE = re.compile(
+    rf"{_ASIDE_START}(?:(?:no|nope|and|but)[\s,]+)?not\s+{_ASIDE_WORDS}(?=[,;.!?—–:]|\s-\s|$)"
+    rf"|{_ASIDE_START}(?:а|и|і|но|але)\s+не\s+{_ASIDE_WORDS}(?=[,;.!?—–:]|\s-\s|$)"
+    rf"|{_ASIDE_START}(?:(?:нет|ні)[\s,]+)?не\s+{_ASIDE_WORDS}(?=[,;]\s*(?:а|але|но)\s|[—–]|\s-\s)",
+    re.IGNORECASE,
+)
+"""A short clause setting a topic aside: "no, I meant the city, not the man", "not the 102 tons —
+did anyone beat it?", "про нагороди, а не про книжки", "не про книжки, а про нагороди". A
+Russian or Ukrainian "не" clause counts only before "а"/"але" or a dash: "не місцевий, не
+донбаський?" asks about the negatives."""
 TRANSLIT_WORDS = 1  # one known Cyrillic reading outnumbering English words is enough (2 lost one)
 LAYOUT_MIN_LETTERS = 3  # "u" is "г" and "de" is "ву" on a Russian layout: too short to tell
 SOURCE_REQUEST_WORDS_MAX = 8  # the longest "and where does that information come from" we cut
@@ -379,11 +391,19 @@ class LexicalIndex:
         for the source)."""
         question = _without_sign_off(question[:MAX_QUESTION_CHARS])
         question = self.in_cyrillic(self.rejoined(self.on_right_layout(question)))
+        question = self._without_aside(normalise.without_list_size(question))
         rest = _without_source_request(question)
         if rest == question:
             return question
         asks = "?" in rest or not QUESTION_WORDS.isdisjoint(normalise.words(rest))
         return rest if asks and len(self.normaliser.tokens(rest)) >= 2 else question
+
+    def _without_aside(self, question: str) -> str:
+        """The question without the topics it sets aside, when what remains names two things."""
+        rest = _NEGATED_ASIDE.sub(" ", question)
+        if rest == question or len(self.normaliser.tokens(rest)) < 2:
+            return question
+        return rest
 
     def in_cyrillic(self, question: str) -> str:
         """A question typed in Latin letters in Russian or Ukrainian ("kak seichas nazyvaetsya
