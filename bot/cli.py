@@ -122,9 +122,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot import replies
     from bot.normalise import without_surrogates
 
+    previous = None
+    if args.after is not None:
+        after = without_surrogates(args.after)
+        prior = replies.reply_to(kb, after, language=args.lang, thresholds=settings.thresholds)
+        previous = prior.topic
+
     def answer(question: str) -> None:
         question = without_surrogates(question)
-        reply = replies.reply_to(kb, question, language=args.lang, thresholds=settings.thresholds)
+        reply = replies.reply_to(
+            kb, question, language=args.lang, thresholds=settings.thresholds, previous=previous
+        )
         if args.json:
             sys.stdout.write(json.dumps(replies.to_json(reply, kb), ensure_ascii=False) + "\n")
         else:
@@ -418,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question (omit to read standard input)")
     ask.add_argument("--json", action="store_true", help="one JSON object per line")
     ask.add_argument("--lang", choices=SUPPORTED, help="answer in this language")
+    ask.add_argument(
+        "--after",
+        metavar="QUESTION",
+        help="read the question as a follow-up to this one, as if it had just been answered",
+    )
 
     validate = add("validate", "check a knowledge file and summarise it")
     validate.add_argument("path", nargs="?", help="file to check (default: the one in use)")

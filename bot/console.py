@@ -39,6 +39,8 @@ class Console:
         self.debug = False
         self.offered: list[Entry] = []
         self.offered_language = "en"
+        self.topic: str | None = None
+        """The last answer's topic: a short follow-up ("and where?") is read with it."""
 
     def say(self, text: str) -> None:
         self.out.write(replies.terminal_safe(text) + "\n")
@@ -60,12 +62,16 @@ class Console:
     def pick(self, entry: Entry) -> None:
         """Show the entry chosen from the last "did you mean" options."""
         self.offered = []
+        self.topic = replies.first_question(entry, self.offered_language)
         self.say(replies.entry_plain(self.live.kb, entry, self.offered_language))
         self.say("")
 
     def ask(self, question: str) -> None:
         kb = self.live.kb
-        reply = replies.reply_to(kb, question, language=self.language, thresholds=self.thresholds)
+        reply = replies.reply_to(
+            kb, question, language=self.language, thresholds=self.thresholds, previous=self.topic
+        )
+        self.topic = reply.topic or self.topic
         self.say(replies.plain(reply, kb))
         self.offered = [entry for entry, _ in reply.suggestions]
         self.offered_language = reply.language
@@ -133,6 +139,8 @@ def debug_lines(reply: replies.Reply) -> str:
     if best:
         lines.append(f"[debug] matched phrasing: {best.phrasing}")
         lines.append(f"[debug] signals: {signals(best)}")
+    if reply.match.read_with:
+        lines.append(f"[debug] read as a follow-up to: {reply.match.read_with}")
     if reply.match.out_of_scope:
         lines.append(
             f"[debug] declined: closest to out-of-scope example {reply.match.out_of_scope!r}"

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.knowledge import KnowledgeBase
-from bot.matching import Thresholds
+from bot.matching import Thresholds, followups
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.yaml"
 
@@ -27,6 +27,10 @@ class Case(BaseModel):
     expect: str | None
     also: tuple[str, ...] = ()
     """Other entries whose answer answers the question as well (counted as right)."""
+    after: str | None = None
+    """A question asked just before, in the same conversation: `q` is a follow-up to it."""
+    after_expect: str | None = None
+    """The entry that answers `after` (a label for readers; only its id is checked)."""
 
 
 class Targets(BaseModel):
@@ -206,16 +210,24 @@ def evaluate(
     by_language: dict[str, Tally] = {}
     overall = Tally()
     for case in cases:
-        for entry_id in (case.expect, *case.also):
+        for entry_id in (case.expect, *case.also, case.after_expect):
             if entry_id is not None and entry_id not in kb.by_id:
                 raise EvalError(f"case {case.q!r}: unknown entry id {entry_id!r}")
-        match = kb.index.match(case.q, thresholds)
+        match = kb.index.match(case.q, thresholds, previous=_topic(kb, case, thresholds))
         got = match.best.entry_id if match.best and match.status != "no_match" else None
         for tally in (by_language.setdefault(case.lang, Tally()), overall):
             _count(tally, case, match.status, got, match.score)
             if case.expect is not None and match.out_of_scope is not None:
                 tally.declined_by_example += 1
     return Report(targets, by_language, overall)
+
+
+def _topic(kb: KnowledgeBase, case: Case, thresholds: Thresholds) -> str | None:
+    """What the case's question is read with: `after`, if the bot answered it."""
+    if case.after is None:
+        return None
+    prior = kb.index.match(case.after, thresholds)
+    return followups.topic(case.after, prior.read_with) if prior.status == "answered" else None
 
 
 def _count(tally: Tally, case: Case, status: str, got: str | None, score: float) -> None:

@@ -126,6 +126,11 @@ def names_nothing(tokens: Iterable[str]) -> bool:
     return _INTERROGATIVE_STEMS.issuperset(tokens)
 
 
+def named(tokens: Iterable[str]) -> list[str]:
+    """The tokens that name something: all but the interrogatives."""
+    return [t for t in tokens if t not in _INTERROGATIVE_STEMS]
+
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 

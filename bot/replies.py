@@ -9,7 +9,7 @@ from typing import Any
 
 from bot import language as lang
 from bot.knowledge import Citation, Entry, KnowledgeBase, Source
-from bot.matching import Candidate, Match, Status, Thresholds
+from bot.matching import Candidate, Match, Status, Thresholds, followups
 from bot.normalise import is_option_number, without_surrogates, words
 from bot.words import ABOUT_THE_BOT
 
@@ -243,6 +243,14 @@ class Reply:
     def score(self) -> float:
         return self.match.score
 
+    @property
+    def topic(self) -> str | None:
+        """What a follow-up to this reply is read with: the question answered (with the one
+        it was read with, if it was a follow-up itself); None unless it was answered."""
+        if self.status != "answered":
+            return None
+        return followups.topic(self.question, self.match.read_with)
+
 
 def language_of(kb: KnowledgeBase, question: str, fallback: str | None = None) -> str:
     """The asker's language, read from the question as meant: keys typed with the keyboard
@@ -257,14 +265,17 @@ def reply_to(
     language: str | None = None,
     fallback: str | None = None,
     thresholds: Thresholds | None = None,
+    previous: str | None = None,
 ) -> Reply:
     """Match a question and decide what to say, in the asker's language.
 
     A question declined as out of scope still offers the (up to two) entries that came
-    close, so "which hospital did he die in?" leads to how and when he died.
+    close, so "which hospital did he die in?" leads to how and when he died. `previous` is
+    the topic of the conversation's last answer (`Reply.topic`): "where?" after "when was he
+    born?" asks where he was born.
     """
     chosen = lang.supported(language) or language_of(kb, question, fallback)
-    match = kb.index.match(question, thresholds)
+    match = kb.index.match(question, thresholds, previous=previous)
     entry = kb.by_id[match.best.entry_id] if match.status == "answered" and match.best else None
     suggestions: tuple[tuple[Entry, float], ...] = ()
     if match.status == "clarify":
@@ -329,6 +340,7 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
         "entry_id": entry.id if entry else None,
         "score": reply.score,
         "signals": _signals_json(reply.match.best),
+        "read_with": reply.match.read_with,
         "answer": entry.text("answer", reply.language) if entry else None,
         "sources": [_source_json(kb, c, reply.language) for c in entry.citations] if entry else [],
         "suggestions": [

@@ -16,6 +16,7 @@ from bot.cli import COMMANDS
 ROOT = Path(__file__).resolve().parent.parent
 JSON_FIELDS = {
     "question",
+    "read_with",
     "status",
     "language",
     "signals",
@@ -292,3 +293,22 @@ def test_console_picks_a_did_you_mean_option_by_its_number():
     picked = out.split("  1. ", 1)[1].splitlines()[0]
     answer = out.rsplit("Type the number", 1)[-1]
     assert "don't cover" not in answer and "Source" in answer, (picked, answer)
+
+
+def test_ask_after_reads_a_short_question_as_a_follow_up():
+    result = run("ask", "--json", "--after", "When was Stakhanov born?", "where?")
+    (answer,) = json_lines(result.stdout)
+    assert answer["entry_id"] == "birthplace"
+    assert answer["read_with"] == "When was Stakhanov born?"
+
+
+def test_console_reads_a_short_question_with_the_last_answer():
+    out = run("console", stdin="When was Stakhanov born?\nwhere?\n").stdout.decode()
+    assert "village of Lugovaya" in out and "not sure which" not in out
+
+
+def test_console_reads_a_follow_up_to_an_entry_picked_by_number():
+    stdin = "coal record\n1\nwhen was that?\n"
+    out = run("console", stdin=stdin, env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    follow_up = out.split("Type the number", 1)[1].split("102 tons", 1)[1]
+    assert "102 tons" in follow_up and "don't cover" not in follow_up

@@ -638,3 +638,31 @@ def test_a_detail_the_source_lacks_is_declined_though_its_topic_is_known(kb):
     assert detail.status == "no_match" and detail.out_of_scope
     topic = kb.index.match("how did stakhanov die")
     assert (topic.status, topic.best.entry_id) == ("answered", "death")
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "entry_id"),
+    [
+        ("When was Stakhanov born?", "where?", "birthplace"),
+        ("Which city was named after Stakhanov?", "and where is it?", "city-location"),
+        ("когда умер Стаханов", "а сколько лет ему было?", "death"),
+    ],
+)
+def test_a_short_follow_up_is_read_with_the_question_before_it(kb, previous, question, entry_id):
+    match = kb.index.match(question, previous=previous)
+    assert (match.status, match.best.entry_id, match.read_with) == ("answered", entry_id, previous)
+
+
+def test_a_follow_up_no_entry_answers_is_still_declined(kb):
+    assert kb.index.match("and his wife?", previous="When did Stakhanov die?").status == "no_match"
+
+
+def test_a_question_that_names_enough_is_not_read_with_the_one_before(kb):
+    previous = "How much coal did Stakhanov produce in one shift?"
+    match = kb.index.match("How much coal does Ukraine produce these days?", previous=previous)
+    assert match.status != "answered" and match.read_with is None
+
+
+def test_a_question_answered_alone_is_not_read_with_the_one_before(kb):
+    match = kb.index.match("when did he die?", previous="When was Stakhanov born?")
+    assert (match.best.entry_id, match.read_with) == ("death", None)

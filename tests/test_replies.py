@@ -6,6 +6,7 @@ import pytest
 
 from bot import replies
 from bot.knowledge import load
+from bot.matching import followups
 from tests.conftest import SMALL_YAML
 
 
@@ -152,3 +153,22 @@ def test_a_number_that_is_a_fact_is_still_a_question(kb):
 
 def test_a_question_about_who_made_the_record_is_not_about_the_bot(kb):
     assert not replies.reply_to(kb, "who made the record").match.small_talk
+
+
+def test_a_follow_ups_topic_carries_the_question_it_was_read_with(kb):
+    first = replies.reply_to(kb, "When was Stakhanov born?")
+    second = replies.reply_to(kb, "where?", previous=first.topic)
+    third = replies.reply_to(kb, "and when did he die?", previous=second.topic)
+    assert (first.topic, second.topic) == (
+        "When was Stakhanov born?",
+        "When was Stakhanov born? where?",
+    )
+    assert third.topic == "and when did he die?"
+
+
+def test_a_chain_of_follow_ups_keeps_a_bounded_topic():
+    assert len(followups.topic("where?", "x" * 10_000)) == followups.TOPIC_CHARS
+
+
+def test_a_declined_question_has_no_topic(kb):
+    assert replies.reply_to(kb, "what is the capital of France?").topic is None

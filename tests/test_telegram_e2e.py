@@ -342,6 +342,30 @@ def test_group_messages_are_answered_only_when_addressed(fake, bot):
     assert "Luhansk" in followup["text"]
 
 
+def test_a_short_follow_up_is_read_with_the_last_answer(fake, bot):
+    user = next(_users)
+    assert "1906" in ask(fake, "When was Stakhanov born?", user)["text"]
+    assert "Lugovaya" in ask(fake, "where?", user)["text"]
+
+
+def test_a_follow_up_in_a_group_reads_only_its_own_askers_last_answer(fake, bot):
+    group, ann, bob = -100600, next(_users), next(_users)
+    where = f"@{BOT_NAME} where?"
+    ask(fake, f"@{BOT_NAME} When was Stakhanov born?", ann, chat_id=group, chat_type="supergroup")
+    assert "Lugovaya" not in ask(fake, where, bob, chat_id=group, chat_type="supergroup")["text"]
+    assert "Lugovaya" in ask(fake, where, ann, chat_id=group, chat_type="supergroup")["text"]
+
+
+def test_a_follow_up_to_a_picked_option_reads_the_picked_entry(fake, bot):
+    user = next(_users)
+    options = ask(fake, "coal record", user)
+    data = next(data for _, data in buttons(options) if data.startswith("p:record-1935:"))
+    message = sent_message(fake, user)
+    picked = next_reply(fake, user, lambda: fake.press_button(data, message=message, user_id=user))
+    assert "102 tons" in picked["text"]
+    assert "102 tons" in ask(fake, "when was that?", user)["text"]
+
+
 def test_inline_query_offers_answers_with_sources(fake, bot):
     fake.send_inline_query("when did stakhanov die", user_id=next(_users))
     call = fake.wait_for(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from telegram import Bot, Message, Update
 
 from bot.settings import Settings
 from bot.telegram.app import update_kind
-from bot.telegram.chat import addressed_text, topics_page
+from bot.telegram.chat import (
+    FOLLOW_UP_SECONDS,
+    addressed_text,
+    remember_topic,
+    remembered_topic,
+    topics_page,
+)
 from bot.telegram.logs import RedactingFormatter, configure_logging
 from bot.telegram.webhook import webhook_secret
 
@@ -135,3 +142,11 @@ def test_an_exception_ending_a_thread_is_logged_with_the_token_redacted(capsys):
 def test_webhook_secret_is_stable_and_not_the_token():
     secret = webhook_secret(TOKEN)
     assert secret == webhook_secret(TOKEN) and TOKEN not in secret
+
+
+def test_a_topic_older_than_the_follow_up_window_is_forgotten():
+    context = SimpleNamespace(chat_data={})
+    update = SimpleNamespace(effective_user=SimpleNamespace(id=7))
+    remember_topic(update, context, "When was he born?", 100.0)
+    assert remembered_topic(update, context, 100.0 + FOLLOW_UP_SECONDS) == "When was he born?"
+    assert remembered_topic(update, context, 100.5 + FOLLOW_UP_SECONDS) is None

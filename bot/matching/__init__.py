@@ -4,7 +4,8 @@
 `encoder` loads the sentence encoder in the background; `semantic` scores its cosine;
 `embeddings` keeps phrasing vectors on disk;
 `weights` keeps the encoder's weights ready to load; `decision` fuses both signals into
-answer, "did you mean" or decline; `thresholds` holds the scores it decides by.
+answer, "did you mean" or decline; `followups` reads a short question with the one before
+it; `thresholds` holds the scores it decides by.
 
 The names below load their module on first use, so importing one light piece (the settings
 need only `thresholds`) doesn't import numpy and the matchers: a command can start loading

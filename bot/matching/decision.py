@@ -29,11 +29,12 @@ works"); without the encoder, matching is the lexical decision alone, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
+from bot.matching import followups
 from bot.matching.lexical import LexicalIndex, LexicalScores
 from bot.matching.semantic import SemanticIndex
 from bot.matching.thresholds import Thresholds
@@ -100,6 +101,8 @@ class Match:
     small_talk: bool = False
     out_of_scope: str | None = None
     """The out-of-scope example that made the matcher decline, if one did."""
+    read_with: str | None = None
+    """The previous question this one was read with, as a follow-up (bot.matching.followups)."""
 
     @property
     def best(self) -> Candidate | None:
@@ -233,16 +236,30 @@ class Matcher:
         return self.lexical.texts[row]
 
     def match(
-        self, question: str, thresholds: Thresholds | None = None, held_out: int | None = None
+        self,
+        question: str,
+        thresholds: Thresholds | None = None,
+        held_out: int | None = None,
+        previous: str | None = None,
     ) -> Match:
         """Answer confidently, ask to clarify (up to 3 suggestions), or decline.
 
         Small talk ("hi", "thanks", "как дела") is declined without matching, flagged so
         the front end can greet instead of apologising. With `held_out`, the question is
         indexed text number `held_out`, matched as if that text were not in the index
-        (leave-one-out cross-validation of the knowledge).
+        (leave-one-out cross-validation of the knowledge). With `previous`, the question
+        before it in the conversation, a short question not answered alone is read with it.
         """
         limits = thresholds or Thresholds()
+        found = self._decide(question, limits, held_out)
+        if previous is None or found.status == "answered" or found.small_talk:
+            return found
+        if not followups.names_little(found.normalised.split()):
+            return found
+        again = self._decide(followups.joined(question, previous), limits)
+        return replace(again, read_with=previous) if again.status == "answered" else found
+
+    def _decide(self, question: str, limits: Thresholds, held_out: int | None = None) -> Match:
         if is_small_talk(question):
             return Match("no_match", (), self.lexical.normaliser.normalise(question), True)
         s = self._signals(question, held_out)

@@ -45,6 +45,35 @@ from bot.telegram.common import (
 
 logger = logging.getLogger(__name__)
 
+FOLLOW_UP_SECONDS = 600.0
+"""A short question within ten minutes of an answer may follow it up ("and where?"); later,
+it starts afresh."""
+
+
+def remembered_topic(update: Update, context: ContextTypes.DEFAULT_TYPE, now: float) -> str | None:
+    """The topic of the last answer to this user in this chat, if recent enough."""
+    user = update.effective_user
+    topics = (context.chat_data or {}).get("topics", {})
+    topic, when = topics.get(user.id if user else None, (None, 0.0))
+    return topic if topic is not None and now - when <= FOLLOW_UP_SECONDS else None
+
+
+def remember_pick(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, entry: Entry, language: str
+) -> None:
+    """An entry picked from buttons is the topic: its first question stands for it."""
+    topic = replies.first_question(entry, language)
+    remember_topic(update, context, topic, asyncio.get_running_loop().time())
+
+
+def remember_topic(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, topic: str | None, now: float
+) -> None:
+    """Keep an answer's topic for this user's follow-ups in this chat (a group has several)."""
+    user = update.effective_user
+    if topic is not None and user is not None and context.chat_data is not None:
+        context.chat_data.setdefault("topics", {})[user.id] = (topic, now)
+
 
 async def send_entry(
     message: Message, kb: KnowledgeBase, entry: Entry, language: str, token: str | None = None
@@ -198,7 +227,9 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         language=chosen,
         fallback=fallback,
         thresholds=svc.settings.thresholds,
+        previous=remembered_topic(update, context, now),
     )
+    remember_topic(update, context, reply.topic, now)
     token = new_token()
     if not reply.match.small_talk:
         best = reply.match.best
@@ -252,11 +283,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     entry_id, _, token = value.rpartition(":")
     if kind == "a" and value in kb.by_id:
         await acknowledge(query)
+        remember_pick(update, context, kb.by_id[value], language)
         if query.message is not None:
             await send_entry(query.message, kb, kb.by_id[value], language)
     elif kind == "p" and entry_id in kb.by_id and TOKEN.fullmatch(token):
         await acknowledge(query)
         await feedback(context, "picked", token, entry_id)
+        remember_pick(update, context, kb.by_id[entry_id], language)
         if query.message is not None:
             await send_entry(query.message, kb, kb.by_id[entry_id], language, token)
     elif kind == "n" and TOKEN.fullmatch(value):

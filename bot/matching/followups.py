@@ -1,0 +1,40 @@
+"""Follow-ups: a short question read with the question before it in the same conversation.
+
+"where?" after "When was Stakhanov born?" asks where he was born; "а по всьому союзу?" after
+"Скільки було стахановців?" asks how many there were in the whole Union. A question that names
+at most FOLLOW_UP_WORDS things besides its question words, and is not answered alone, is
+matched again with the previous question's words after its own (their question words left
+out, so the "when" before does not outvote the "where" now); that reading counts only if it
+answers. A question that says enough alone is never read with the one before.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot import normalise
+
+FOLLOW_UP_WORDS = 1
+"""A follow-up names at most one thing ("and where?", "а по всьому союзу?"): allowing two took
+two more traps than right answers on the follow-up set the rule was designed on."""
+TOPIC_CHARS = 500
+"""A topic carried from answer to answer keeps its first 500 characters: a chain of follow-ups
+("where?", "and when?", ...) must not grow it without end."""
+_PUNCTUATION = re.compile(r"[^\w\s'’-]+")
+
+
+def names_little(tokens: list[str]) -> bool:
+    """Whether a question's tokens name at most FOLLOW_UP_WORDS things besides question words."""
+    return len(normalise.named(tokens)) <= FOLLOW_UP_WORDS
+
+
+def topic(question: str, read_with: str | None) -> str:
+    """What a follow-up to the answer of `question` is read with: the question, after the one
+    it was itself read with."""
+    return (f"{read_with} {question}" if read_with else question)[:TOPIC_CHARS]
+
+
+def joined(question: str, previous: str) -> str:
+    """The question and then the previous one's words, as one clause without question words."""
+    words = [w for w in normalise.words(previous) if normalise.named([normalise.stem(w)])]
+    return f"{_PUNCTUATION.sub(' ', question)} {' '.join(words)}"
