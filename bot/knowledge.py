@@ -184,6 +184,8 @@ class KnowledgeFile(_Model):
     synonyms: dict[Text, tuple[Text, ...]] = {}
     out_of_scope: tuple[Text, ...] = ()
     entries: tuple[Entry, ...] = ()
+    story: tuple[Id, ...] = ()
+    """Entries in the order of the story they tell, for "and then?" (bot.matching.followups)."""
 
 
 class KnowledgePart(_Model):
@@ -286,7 +288,7 @@ def _parse(files: Bundle, embedder: Embedder | None, cache: TokenCache | None) -
         if cache is not None:
             cache.store_corpus(_model_key(files), model.model_dump(mode="json"))
     semantic = embedder.index(lexical.texts) if embedder else None
-    return _build(model, files.path, synonyms, Matcher(lexical, semantic))
+    return _build(model, files.path, synonyms, Matcher(lexical, semantic, model.story))
 
 
 def _validated(files: Bundle) -> tuple[KnowledgeFile, _Places]:
@@ -539,7 +541,13 @@ def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Place
                 line = where.quote_line(index, n)
                 at = f" (line {line})" if line else ""
                 problems.append(f"{label}: citation {n}{at}: {problem}")
-    return problems
+    return problems + _story_problems(model.story, known, where)
+
+
+def _story_problems(story: tuple[str, ...], known: set[str], where: _Places) -> list[str]:
+    problems = [f"{where.main}: story: unknown entry id '{i}'" for i in story if i not in known]
+    twice = sorted({i for i in story if story.count(i) > 1})
+    return problems + [f"{where.main}: story: '{i}' appears twice" for i in twice]
 
 
 def _citation_problem(citation: Citation, source: Source | None, texts: dict[str, str]) -> str:

@@ -94,6 +94,18 @@ def test_unknown_related_id_is_refused(write_knowledge):
     assert "entry 'record'" in problem and "unknown entry id 'birth'" in problem
 
 
+def test_a_story_naming_an_unknown_entry_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("entries:\n", "story: [record, birth]\nentries:\n", 1)
+    (problem,) = problems_of(write_knowledge(text))
+    assert "story" in problem and "unknown entry id 'birth'" in problem
+
+
+def test_a_story_telling_an_entry_twice_is_refused(write_knowledge):
+    text = SMALL_YAML.replace("entries:\n", "story: [record, death, record]\nentries:\n", 1)
+    (problem,) = problems_of(write_knowledge(text))
+    assert "story: 'record' appears twice" in problem
+
+
 def test_quote_not_in_source_is_refused(write_knowledge):
     text = SMALL_YAML.replace("died an alcoholic in a psychiatric", "died peacefully in a")
     (problem,) = problems_of(write_knowledge(text))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import Thresholds
+from bot.matching import Thresholds, followups
 from bot.matching.lexical import _clauses
 from bot.normalise import Normaliser
 
@@ -666,3 +666,39 @@ def test_a_question_that_names_enough_is_not_read_with_the_one_before(kb):
 def test_a_question_answered_alone_is_not_read_with_the_one_before(kb):
     match = kb.index.match("when did he die?", previous="When was Stakhanov born?")
     assert (match.best.entry_id, match.read_with) == ("death", None)
+
+
+@pytest.mark.parametrize(
+    ("previous", "question", "entry_id"),
+    [
+        ("Where did Stakhanov study?", "and after that?", "karaganda"),
+        ("где учился Стаханов", "а потом куда?", "karaganda"),
+        ("Стаханов працював у міністерстві?", "а перед тим?", "karaganda"),
+        ("What did Stakhanov do in Karaganda?", "what next?", "coal-ministry"),
+    ],
+)
+def test_and_then_moves_along_the_story(kb, previous, question, entry_id):
+    match = kb.index.match(question, previous=previous)
+    assert (match.status, match.best.entry_id) == ("answered", entry_id)
+
+
+@pytest.mark.parametrize(
+    "previous", ["When did Stakhanov die?", "Which city was named after Stakhanov?", None]
+)
+def test_and_then_past_the_story_or_outside_it_is_not_a_step(kb, previous):
+    assert kb.index.match("and then?", previous=previous).status == "no_match"
+
+
+@pytest.mark.parametrize(
+    ("question", "step"),
+    [
+        ("and then?", 1),
+        ("а що було далі?", 1),
+        ("and before that?", -1),
+        ("а что было до этого?", -1),
+        ("and what did he do after the war?", 0),
+        ("before and after?", 0),
+    ],
+)
+def test_only_a_message_of_step_words_steps_along_the_story(question, step):
+    assert followups.story_step(question) == step

@@ -126,9 +126,15 @@ class _Signals:
 class Matcher:
     """Both indexes of one knowledge base and the decision between them; immutable."""
 
-    def __init__(self, lexical: LexicalIndex, semantic: SemanticIndex | None = None) -> None:
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        semantic: SemanticIndex | None = None,
+        story: tuple[str, ...] = (),
+    ) -> None:
         self.lexical = lexical
         self.semantic = semantic
+        self.story = story
         self.fusion = FUSED if semantic is not None else LEXICAL_ONLY
         self.entry_ids = lexical.entry_ids
 
@@ -252,12 +258,29 @@ class Matcher:
         """
         limits = thresholds or Thresholds()
         found = self._decide(question, limits, held_out)
+        if previous is not None and (step := followups.story_step(question)):
+            return self._story_step(found, previous, step, limits) or found
         if previous is None or found.status == "answered" or found.small_talk:
             return found
         if not followups.names_little(found.normalised.split()):
             return found
         again = self._decide(followups.joined(question, previous), limits)
         return replace(again, read_with=previous) if again.status == "answered" else found
+
+    def _story_step(
+        self, found: Match, previous: str, step: int, limits: Thresholds
+    ) -> Match | None:
+        """The entry after (or before) the previous answer's in the story, if it has one."""
+        before = self._decide(previous, limits)
+        if before.status != "answered" or before.best is None:
+            return None
+        if before.best.entry_id not in self.story:
+            return None
+        at = self.story.index(before.best.entry_id) + step
+        if not 0 <= at < len(self.story):
+            return None
+        told = Candidate(self.story[at], 100.0, phrasing="", lexical=100.0)
+        return Match("answered", (told,), found.normalised, read_with=previous)
 
     def _decide(self, question: str, limits: Thresholds, held_out: int | None = None) -> Match:
         if is_small_talk(question):
