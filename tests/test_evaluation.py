@@ -161,10 +161,12 @@ FLOORS = {
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
-    "followups1.yaml": (0.8, 0.13, 0.74, 0.17),  # Ukrainian 74.2 %, English false 16.7 %
+    "followups1.yaml": (0.79, 0.13, 0.74, 0.17),  # Ukrainian 74.2 %, English false 16.7 %
     "followups2.yaml": (0.85, 0.19, 0.83, 0.28),  # en/ru 83.9 %, Ukrainian false 27.8 %
     # blind, written after the follow-up reading was final, measured once (see its header)
-    "followups3.yaml": (0.89, 0.23, 0.87, 0.28),  # Ukrainian 87.1 %, Ukrainian false 27.8 %
+    "followups3.yaml": (0.89, 0.19, 0.87, 0.28),  # Ukrainian 87.1 %, Ukrainian false 27.8 %
+    # a design set for follow-up traps (40 per language), studied
+    "followups4.yaml": (0.78, 0.26, 0.75, 0.3),  # English 75.0 %, Ukrainian false 30.0 %
 }
 # Questions an out-of-scope example declines although an entry answers them, by set.
 DECLINED_BY_EXAMPLE: dict[str, int] = {

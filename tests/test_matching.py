@@ -657,6 +657,12 @@ def test_a_follow_up_no_entry_answers_is_still_declined(kb):
     assert kb.index.match("and his wife?", previous="When did Stakhanov die?").status == "no_match"
 
 
+def test_a_follow_up_asking_what_the_previous_entry_has_no_word_for_is_not_answered_by_it(kb):
+    previous = "Стаханов правда спился и умер в психушке?"
+    match = kb.index.match("а жена с ним была?", previous=previous)
+    assert match.status != "answered" and match.read_with is None
+
+
 def test_a_question_that_names_enough_is_not_read_with_the_one_before(kb):
     previous = "How much coal did Stakhanov produce in one shift?"
     match = kb.index.match("How much coal does Ukraine produce these days?", previous=previous)

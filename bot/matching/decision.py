@@ -38,7 +38,7 @@ from bot.matching import followups
 from bot.matching.lexical import LexicalIndex, LexicalScores
 from bot.matching.semantic import SemanticIndex
 from bot.matching.thresholds import Thresholds
-from bot.normalise import is_small_talk, names_nothing
+from bot.normalise import is_small_talk, named, names_nothing
 
 Status = Literal["answered", "clarify", "no_match"]
 
@@ -265,7 +265,11 @@ class Matcher:
         if not followups.names_little(found.normalised.split()):
             return found
         again = self._decide(followups.joined(question, previous), limits)
-        return replace(again, read_with=previous) if again.status == "answered" else found
+        if again.status != "answered" or again.best is None:
+            return found
+        if not self.lexical.knows_all(again.best.entry_id, named(found.normalised.split())):
+            return found
+        return replace(again, read_with=previous)
 
     def _story_step(
         self, found: Match, previous: str, step: int, limits: Thresholds

@@ -5,7 +5,9 @@
 at most FOLLOW_UP_WORDS things besides its question words, and is not answered alone, is
 matched again with the previous question's words after its own (their question words left
 out, so the "when" before does not outvote the "where" now); that reading counts only if it
-answers. A question that says enough alone is never read with the one before.
+answers, from an entry that has a word for each thing the question names (`LexicalIndex.knows_all`:
+"а жена?" after his death is not the death entry's question). A question that says enough alone
+is never read with the one before.
 
 "And then?" and "before that?" move along the knowledge's `story` (the entries of his life in
 order): after the answer about his studies, "а потом куда?" is Karaganda.

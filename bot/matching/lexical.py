@@ -221,6 +221,16 @@ class LexicalIndex:
         for entry, text, tokens in zip(self._entry_of, self._texts, self._tokens, strict=True):
             yield self.entry_ids[int(entry)], text, tokens
 
+    def knows_all(self, entry_id: str, tokens: Iterable[str]) -> bool:
+        """Whether every token (or a spelling it stands for) is a word of the entry's phrasings
+        or answers: a follow-up read with the question before it ("where is he buried?" after
+        his death) is not answered by an entry that has no word for what it asks."""
+        bag = self._bags[self.entry_ids.index(entry_id)]
+        return all(
+            token in bag or any(self._vocab_words[v] in bag for v, _ in self.aliases(token))
+            for token in tokens
+        )
+
     @property
     def vocabulary_size(self) -> int:
         return len(self._vocab)
