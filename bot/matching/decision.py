@@ -262,12 +262,13 @@ class Matcher:
             return self._story_step(found, previous, step, limits) or found
         if previous is None or found.status == "answered" or found.small_talk:
             return found
-        if not followups.names_little(found.normalised.split()):
+        own = named(found.normalised.split())
+        if len(own) > followups.FOLLOW_UP_WORDS:
             return found
         again = self._decide(followups.joined(question, previous), limits)
         if again.status != "answered" or again.best is None:
             return found
-        if not self.lexical.knows_all(again.best.entry_id, named(found.normalised.split())):
+        if not self.lexical.knows_all(again.best.entry_id, own):
             return found
         return replace(again, read_with=previous)
 

@@ -49,11 +49,6 @@ def story_step(question: str) -> int:
     return int(forward) - int(back)
 
 
-def names_little(tokens: list[str]) -> bool:
-    """Whether a question's tokens name at most FOLLOW_UP_WORDS things besides question words."""
-    return len(normalise.named(tokens)) <= FOLLOW_UP_WORDS
-
-
 def topic(question: str, read_with: str | None) -> str:
     """What a follow-up to the answer of `question` is read with: the question, after the one
     it was itself read with."""
