@@ -158,6 +158,10 @@ FLOORS = {
     # (see their headers)
     "realstyle35.yaml": (0.78, 0.09, 0.73, 0.13),  # English 73.4 %, en/ru false 12.5 %
     "realstyle36.yaml": (0.67, 0.23, 0.6, 0.38),  # English 60.9 %, Ukrainian false 37.5 %
+    # blind, eight new styles each, measured on arrival at 72.4 % / 16.7 % and 67.7 % / 8.3 %
+    # (see their headers)
+    "realstyle37.yaml": (0.72, 0.17, 0.64, 0.19),  # English 64.1 %, en/uk false 18.8 %
+    "realstyle38.yaml": (0.67, 0.09, 0.65, 0.19),  # English 65.6 %, Ukrainian false 18.8 %
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
@@ -189,6 +193,8 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle33.yaml": 5,
     "realstyle35.yaml": 2,
     "realstyle36.yaml": 5,
+    "realstyle37.yaml": 3,
+    "realstyle38.yaml": 2,
     "followups2.yaml": 1,
 }
 # None since "именно"/"саме" became stop words: "коли саме був рекорд, якого числа" had read as
