@@ -91,3 +91,10 @@ def test_every_referenced_source_is_cited_and_was_read_on_a_recorded_date():
         assert source.id in cited, source.id
         if source.kind == "referenced":
             assert source.accessed and source.licence and source.language in {"en", "ru", "uk"}
+
+
+def test_the_answer_about_the_bots_sources_cites_every_listed_source():
+    """"Where does your information come from?" names all the sources, not the first alone."""
+    entry = KB.by_id["article-source"]
+    assert {c.source for c in entry.citations} == set(KB.sources)
+    assert "single article" not in entry.answer["en"]
