@@ -86,6 +86,15 @@ def test_no_clear_agreement_when_an_example_reads_nearly_as_close(write_knowledg
     assert (match.status, match.best.entry_id, match.out_of_scope) == ("clarify", "record", None)
 
 
+def test_an_example_reading_as_close_as_the_best_entry_asks_instead_of_answering(
+    write_knowledge, embedder
+):
+    path = write_knowledge(WITH_EXAMPLES + '  - "where is stakhanov buried"\n')
+    match = load(path, embedder).index.match("when did stakhanov die, where was he buried")
+    assert match.best.score >= Thresholds().answer
+    assert (match.status, match.best.entry_id, match.out_of_scope) == ("clarify", "death", None)
+
+
 def test_a_question_of_interrogatives_alone_gets_no_clear_agreement(write_knowledge, embedder):
     matcher = load(write_knowledge(), embedder).index
     assert matcher._agrees_clearly(matcher._signals("when did he die"), 1)
