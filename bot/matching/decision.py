@@ -13,7 +13,7 @@ close, and does nothing when the encoder hesitates or an out-of-scope example re
 (where cosines can't tell in-scope from out-of-scope, a margin can). When an out-of-scope
 example is the encoder's first by such a lead, every entry loses that much instead. Every
 other entry keeps its lexical score, and the thresholds keep their meaning: answer from `answer` with a
-`margin` over the runner-up, offer choices from `clarify`, else decline. One exception: when the
+`margin` over the runner-up, offer choices from `clarify`, else decline. Two exceptions: when the
 encoder clearly agrees (the best entry reads closest of all entries, and closer than every
 out-of-scope example by a lead), the answer line drops by `clear_drop`, since the two signals then
 rarely agree on a wrong entry or a trap; a question of interrogatives alone ("where exactly?")
@@ -67,7 +67,7 @@ class Fusion:
     doubt_raise: float = 0.0
     """Points the answer line rises when an out-of-scope example reads about as close..."""
     doubt_gap: float = 0.0
-    """...as the best entry: its cosine is less than this below the best entry's."""
+    """...as the best entry: the entry's cosine leads the example's by less than this."""
 
 
 # lexical only: the decision as tuned before the encoder (a lead of 10 took false answers
