@@ -123,7 +123,7 @@ _INTERROGATIVE_STEMS = frozenset(stem(w) for w in QUESTION_WORDS)
 
 def names_nothing(tokens: Iterable[str]) -> bool:
     """Whether tokens are interrogatives alone ("where is it?" is "where"): no subject."""
-    return _INTERROGATIVE_STEMS.issuperset(tokens)
+    return not named(tokens)
 
 
 def named(tokens: Iterable[str]) -> list[str]:

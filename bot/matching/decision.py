@@ -192,10 +192,15 @@ class Matcher:
 
     def _example_as_close(self, s: _Signals, best: int) -> bool:
         """Whether an out-of-scope example reads within `doubt_gap` of the best entry."""
-        declining = self.lexical.declining
-        if s.nearest is None or declining < 0:
+        if s.nearest is None or self.lexical.declining < 0:
             return False
-        return bool(s.nearest[best] - s.nearest[declining] < self.fusion.doubt_gap)
+        return self._lead_over_examples(s.nearest, best) < self.fusion.doubt_gap
+
+    def _lead_over_examples(self, nearest: np.ndarray, best: int) -> float:
+        """How much closer the best entry reads than the nearest out-of-scope example (than a
+        cosine of -1 when the knowledge has none)."""
+        declining = self.lexical.declining
+        return float(nearest[best] - (nearest[declining] if declining >= 0 else -1.0))
 
     def _agrees_clearly(self, s: _Signals, best: int) -> bool:
         """Whether the encoder reads the lexical best entry clearly closest: ahead of every
@@ -206,10 +211,10 @@ class Matcher:
             return False
         declining = self.lexical.declining
         others = np.delete(nearest, [i for i in (best, declining) if i >= 0])
-        example = nearest[declining] if declining >= 0 else -1.0
         lead = nearest[best] - (others.max() if len(others) else -1.0)
         return bool(
-            lead >= self.fusion.clear_lead and nearest[best] - example >= self.fusion.clear_gap
+            lead >= self.fusion.clear_lead
+            and self._lead_over_examples(nearest, best) >= self.fusion.clear_gap
         )
 
     def _candidates(self, s: _Signals, limit: int) -> tuple[Candidate, ...]:
