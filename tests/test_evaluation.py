@@ -156,6 +156,10 @@ FLOORS = {
     # (see their headers)
     "realstyle37.yaml": (0.69, 0.15, 0.6, 0.19),  # English 60.9 %, Ukrainian false 18.8 %
     "realstyle38.yaml": (0.66, 0.07, 0.65, 0.19),  # Russian 65.6 %, Ukrainian false 18.8 %
+    # blind, eight new styles each, measured on arrival at 65.6 % / 6.2 % and 69.8 % / 10.4 %
+    # (see their headers)
+    "realstyle39.yaml": (0.65, 0.07, 0.62, 0.19),  # Ukrainian 62.5 %, Ukrainian false 18.8 %
+    "realstyle40.yaml": (0.69, 0.11, 0.64, 0.19),  # Ukrainian 64.1 %, English false 18.8 %
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
@@ -189,6 +193,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle36.yaml": 5,
     "realstyle37.yaml": 3,
     "realstyle38.yaml": 2,
+    "realstyle40.yaml": 2,
     "followups2.yaml": 1,
     # "как их звали?" after the record's helpers: its reading with the question before now meets
     # the raised line (an example about names reads as close), so the reading alone stands, and an
