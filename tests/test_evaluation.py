@@ -54,7 +54,7 @@ FLOORS = {
     # Ukrainian 71.7 % ("ким працював стаханов потім" now offers Karaganda first), ru/uk false 25 %
     # its 3 age-at-death cases relabelled to death (2026-12-07): a language's false answers the
     # same, of one case fewer (27.3 %)
-    "realstyle5.yaml": (0.85, 0.13, 0.83, 0.19),  # Ukrainian 83.3 %, ru/uk false 18.2 %
+    "realstyle5.yaml": (0.85, 0.1, 0.83, 0.19),  # Ukrainian 83.3 %, Ukrainian false 18.2 %
     # the new topics' blind set: measured once at 78.0 % / 9.1 % (see its header); six
     # detail questions whose entry says its sources don't give the detail were relabelled
     # to that entry, and the Ukrainian medical-cause one is declined (uk 76.2 %)
@@ -146,12 +146,12 @@ FLOORS = {
     # unseen at the eleventh session's end at 78.1 % (the wrong keyboard layout read, a style of
     # realstyle33's brief) and 70.8 % (see their headers); studied since the twelfth (lists of N
     # facts, topics set aside, euphemisms for his death: realstyle33 82.8 %)
-    "realstyle33.yaml": (0.8, 0.19, 0.7, 0.32),  # English 70.3 %, Russian false 31.2 %
+    "realstyle33.yaml": (0.8, 0.17, 0.7, 0.25),  # English 70.3 %, Russian false 25.0 %
     "realstyle34.yaml": (0.69, 0.03, 0.64, 0.07),  # Russian 64.1 %, English false 6.2 %
     # blind, eight new styles each, measured on arrival at 78.1 % / 8.3 % and 67.7 % / 22.9 %
     # (see their headers)
     "realstyle35.yaml": (0.78, 0.03, 0.73, 0.07),  # English 76.6 %, English false 6.2 %
-    "realstyle36.yaml": (0.65, 0.17, 0.57, 0.25),  # English 57.8 %, Ukrainian false 25.0 %
+    "realstyle36.yaml": (0.65, 0.13, 0.57, 0.19),  # English 57.8 %, Ukrainian false 18.8 %
     # blind, eight new styles each, measured on arrival at 72.4 % / 16.7 % and 67.7 % / 8.3 %
     # (see their headers)
     "realstyle37.yaml": (0.69, 0.15, 0.6, 0.19),  # English 60.9 %, Ukrainian false 18.8 %
@@ -166,7 +166,7 @@ FLOORS = {
     "followups1.yaml": (0.79, 0.1, 0.74, 0.12),  # Ukrainian 74.2 %, en/uk false 11.1 %
     "followups2.yaml": (0.84, 0.13, 0.82, 0.23),  # Russian 82.3 %, Ukrainian false 22.2 %
     # blind, written after the follow-up reading was final, measured once (see its header)
-    "followups3.yaml": (0.88, 0.17, 0.87, 0.28),  # Ukrainian 87.1 %, Ukrainian false 27.8 %
+    "followups3.yaml": (0.88, 0.13, 0.87, 0.17),  # Ukrainian 87.1 %, ru/uk false 16.7 %
     # a design set for follow-up traps (40 per language), studied
     "followups4.yaml": (0.77, 0.27, 0.75, 0.35),  # English 75.0 %, Ukrainian false 35.0 %
 }
@@ -193,7 +193,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle36.yaml": 5,
     "realstyle37.yaml": 3,
     "realstyle38.yaml": 2,
-    "realstyle40.yaml": 2,
+    "realstyle40.yaml": 1,
     "followups2.yaml": 1,
     # "как их звали?" after the record's helpers: its reading with the question before now meets
     # the raised line (an example about names reads as close), so the reading alone stands, and an
