@@ -255,7 +255,7 @@ class Reply:
 def language_of(kb: KnowledgeBase, question: str, fallback: str | None = None) -> str:
     """The asker's language, read from the question as meant: keys typed with the keyboard
     left on the English layout ("rjulf evth cnf[fyjd") are Russian or Ukrainian."""
-    return lang.detect(kb.index.lexical.on_right_layout(question), fallback)
+    return lang.detect(kb.index.reader.on_right_layout(question), fallback)
 
 
 def reply_to(

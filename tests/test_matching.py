@@ -410,7 +410,7 @@ def test_russian_and_ukrainian_transliterations_are_answered(kb, question, entry
     ],
 )
 def test_russian_or_ukrainian_typed_in_latin_letters_is_read_in_cyrillic(kb, typed, cyrillic):
-    assert kb.index.lexical.in_cyrillic(typed) == cyrillic
+    assert kb.index.reader.in_cyrillic(typed) == cyrillic
 
 
 @pytest.mark.parametrize(
@@ -425,7 +425,7 @@ def test_russian_or_ukrainian_typed_in_latin_letters_is_read_in_cyrillic(kb, typ
     ],
 )
 def test_keys_typed_on_the_english_layout_are_read_on_the_cyrillic_one(kb, typed, meant):
-    assert kb.index.lexical.on_right_layout(typed) == meant
+    assert kb.index.reader.on_right_layout(typed) == meant
 
 
 def test_a_question_typed_on_the_wrong_layout_is_answered(kb):
@@ -474,7 +474,7 @@ def test_a_number_of_tonnes_is_still_content():
     ],
 )
 def test_a_topic_set_aside_is_not_read(kb, question, meant):
-    assert kb.index.lexical.prepared(question) == meant
+    assert kb.index.reader.prepared(question) == meant
 
 
 def test_a_question_setting_a_topic_aside_is_answered_about_the_other(kb):
@@ -554,7 +554,7 @@ def test_a_word_split_by_dictation_is_joined_again(kb, question, entry):
 
 @pytest.mark.parametrize("question", ["what day is the event", "що б я хотів знати"])
 def test_known_words_side_by_side_are_not_joined(kb, question):
-    assert kb.index.lexical.rejoined(question) == question
+    assert kb.index.reader.rejoined(question) == question
 
 
 @pytest.mark.parametrize("question", ["where is it?", "and where exactly?", "а сколько?"])
@@ -589,7 +589,7 @@ def test_a_request_for_the_source_after_a_question_leaves_the_question(kb, quest
     ],
 )
 def test_a_letters_closing_and_signature_are_not_the_question(kb, letter, question):
-    assert kb.index.lexical.prepared(letter) == question
+    assert kb.index.reader.prepared(letter) == question
 
 
 @pytest.mark.parametrize(
@@ -600,7 +600,7 @@ def test_a_letters_closing_and_signature_are_not_the_question(kb, letter, questi
     ],
 )
 def test_a_statement_then_where_is_that_from_asks_for_the_source(kb, question):
-    assert kb.index.lexical.prepared(question) == question
+    assert kb.index.reader.prepared(question) == question
 
 
 def test_multiple_choice_letters_do_not_split_a_question():

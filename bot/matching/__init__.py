@@ -1,6 +1,8 @@
 """Matching a question to the knowledge: a lexical and a semantic signal, and the decision.
 
-`lexical` scores token overlap (typos, transliteration, stop words, IDF weights);
+`reading` prepares a question once for both signals (a letter's closing, split words, Latin
+letters or the wrong keyboard layout for Cyrillic); `lexical` scores token overlap (typos,
+transliteration, stop words, IDF weights);
 `encoder` loads the sentence encoder in the background; `semantic` scores its cosine;
 `embeddings` keeps phrasing vectors on disk;
 `weights` keeps the encoder's weights ready to load; `decision` fuses both signals into

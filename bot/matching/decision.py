@@ -38,6 +38,7 @@ import numpy as np
 
 from bot.matching import followups
 from bot.matching.lexical import LexicalIndex, LexicalScores
+from bot.matching.reading import Reader
 from bot.matching.semantic import SemanticIndex
 from bot.matching.thresholds import Thresholds
 from bot.normalise import is_small_talk, named, names_nothing
@@ -142,6 +143,7 @@ class Matcher:
         story: tuple[str, ...] = (),
     ) -> None:
         self.lexical = lexical
+        self.reader = Reader(lexical)
         self.semantic = semantic
         self.story = story
         self.fusion = FUSED if semantic is not None else LEXICAL_ONLY
@@ -149,7 +151,7 @@ class Matcher:
 
     def _signals(self, question: str, held_out: int | None = None) -> _Signals:
         left_out = self.lexical.held_out(held_out) if held_out is not None else None
-        question = self.lexical.prepared(question)
+        question = self.reader.prepared(question)
         lexical = self.lexical.score(question, left_out)
         per_entry = np.maximum(lexical.per_entry, 0.0)
         cosines = nearest = None
