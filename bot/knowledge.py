@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
-import re
 import shutil
-import stat
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,22 +35,36 @@ from pydantic import (
 
 from bot import bundle as bundle_files
 from bot import language, normalise
+from bot import sources as archived_sources
 from bot import words as word_lists
 from bot.bundle import MAX_FILE_BYTES, TOO_LARGE, Bundle, KnowledgeError
 from bot.language import DEFAULT, has_cyrillic
 from bot.matching import OUT_OF_SCOPE, Embedder, LexicalIndex, Matcher
 from bot.matching import lexical as lexical_matching
 from bot.matching.lexical import TokenCache
+from bot.sources import (
+    SOURCES_DIR,
+    SourceTextError,
+    quote_difference,
+    quote_form,
+    read_source_text,
+    shorten,
+)
 
 CYRILLIC_LANGUAGES = ("ru", "uk")
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
-SOURCES_DIR = "sources"
 DEFAULT_PATH_ENV = "KNOWLEDGE_FILE"
 EMBEDDINGS_NAME = "embeddings.sqlite3"
 _VALIDATING_CODE = (
     b"".join(
         Path(module.__file__ or "").read_bytes()
-        for module in (sys.modules[__name__], language, normalise, word_lists, lexical_matching)
+        for module in (
+            sys.modules[__name__],
+            language,
+            normalise,
+            word_lists,
+            lexical_matching,
+            archived_sources,
+        )
     )
     + Path(__file__).with_name("yamlfile.py").read_bytes()
     + Path(bundle_files.__file__ or "").read_bytes()
@@ -483,42 +494,6 @@ def _read_sources(model: KnowledgeFile, path: Path) -> tuple[dict[str, str], lis
     return texts, problems
 
 
-class SourceTextError(Exception):
-    """A source's archived text that may not or cannot be read."""
-
-
-def read_source_text(knowledge_path: Path, name: str) -> str:
-    """The archived text `name`, which must be a regular file inside the knowledge folder's
-    `sources/`, at most MAX_SOURCE_BYTES.
-
-    The confinement is checked on the resolved path before anything is opened, so a file
-    outside `sources/` is refused the same way whether or not it exists (no oracle), and a
-    FIFO or device is never opened for reading.
-    """
-    folder = (knowledge_path.parent / SOURCES_DIR).resolve()
-    target = (knowledge_path.parent / name).resolve()
-    if Path(name).is_absolute() or not target.is_relative_to(folder) or target == folder:
-        raise SourceTextError(f"must be a file inside {SOURCES_DIR}/ beside the knowledge file")
-    try:
-        if not stat.S_ISREG(target.stat().st_mode):
-            raise SourceTextError("is not a regular file")
-        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SourceTextError("is not a regular file")
-            data = handle.read(MAX_SOURCE_BYTES + 1)
-    except FileNotFoundError:
-        raise SourceTextError("not found") from None
-    except OSError:
-        raise SourceTextError("cannot be read") from None
-    if len(data) > MAX_SOURCE_BYTES:
-        raise SourceTextError(f"is larger than {MAX_SOURCE_BYTES // 1024 // 1024} MiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SourceTextError("is not valid UTF-8") from None
-
-
 def _check_references(model: KnowledgeFile, texts: dict[str, str], where: _Places) -> list[str]:
     ids = [e.id for e in model.entries]
     known = set(ids)
@@ -564,30 +539,10 @@ def _citation_problem(citation: Citation, source: Source | None, texts: dict[str
     if citation.quote is None:
         return f"source '{source.id}' is archived: give a verbatim quote"
     if source.id in texts and quote_form(citation.quote) not in texts[source.id]:
-        return f"quote not found verbatim in source '{source.id}': " + _difference(
+        return f"quote not found verbatim in source '{source.id}': " + quote_difference(
             quote_form(citation.quote), texts[source.id]
         )
     return ""
-
-
-def _difference(quote: str, text: str, context: int = 30) -> str:
-    """Where a quote stops matching its source: the part that matched, what the quote has
-    next, and what the source has there instead."""
-    low, high = 0, len(quote)
-    while low < high:  # the longest start of the quote found in the text
-        middle = (low + high + 1) // 2
-        if quote[:middle] in text:
-            low = middle
-        else:
-            high = middle - 1
-    if low == 0:
-        return f'no part of it is in the source: "{_shorten(quote)}"'
-    at = text.index(quote[:low]) + low
-    matched = quote[max(0, low - context) : low]
-    return (
-        f'it matches up to "…{matched}", then has "{quote[low : low + context]}"'
-        f' where the source has "{text[at : at + context]}"'
-    )
 
 
 def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, where: _Places) -> list[str]:
@@ -606,20 +561,20 @@ def _check_phrasings(model: KnowledgeFile, index: LexicalIndex, where: _Places) 
         if tokens and owner != entry_id and (entry_id, text) in questions:
             problems.append(
                 f"{where.entry_file(model, entry_id)}: entry '{entry_id}': phrasing "
-                f'"{_shorten(text)}" reads the same as '
+                f'"{shorten(text)}" reads the same as '
                 f"a phrasing of entry '{owner}', so neither is answered from it"
             )
         if not tokens and (entry_id, text) in questions:
             problems.append(
                 f"{where.entry_file(model, entry_id)}: entry '{entry_id}': phrasing "
-                f'"{_shorten(text)}" has only stop '
+                f'"{shorten(text)}" has only stop '
                 "words, so it can never match"
             )
     for text, tokens in examples:
         owner = owners.get(tokens) if tokens else None
         if owner:
             problems.append(
-                f'{where.example_file(text)}: out_of_scope: "{_shorten(text)}" reads the '
+                f'{where.example_file(text)}: out_of_scope: "{shorten(text)}" reads the '
                 f"same as a phrasing of entry '{owner}'"
             )
     return problems + _latin_phrasings(model, where)
@@ -631,27 +586,13 @@ def _latin_phrasings(model: KnowledgeFile, where: _Places) -> list[str]:
     typed transliterations ("kto takoy stakhanov") would stop matching."""
     return [
         f"{where.entry_file(model, e.id)}: entry '{e.id}': {language} phrasing "
-        f'"{_shorten(q)}" has no Cyrillic letter; write it in Cyrillic (transliterated '
+        f'"{shorten(q)}" has no Cyrillic letter; write it in Cyrillic (transliterated '
         "questions are read as Cyrillic anyway)"
         for e in model.entries
         for language in CYRILLIC_LANGUAGES
         for q in e.questions.get(language, ())
         if not has_cyrillic(q)
     ]
-
-
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
-_DASHES = re.compile(r"\s*[\u2010-\u2015\u2212-]+\s*")
-_SPACE = re.compile(r"\s+")
-
-
-def quote_form(text: str) -> str:
-    """Text with only whitespace, typographic quotes and dashes made uniform."""
-    return _SPACE.sub(" ", _DASHES.sub("-", text.translate(_QUOTES))).strip()
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from bot import knowledge, normalise, words
-from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load, quote_form
+from bot.knowledge import MAX_FILE_BYTES, Changes, KnowledgeError, LiveKnowledge, load
 from bot.matching import lexical
 from bot.matching.embeddings import EmbeddingCache
 from bot.normalise import Normaliser
+from bot.sources import quote_form
 from tests.conftest import SMALL_YAML, problems_of
 
 ROOT = Path(__file__).resolve().parent.parent

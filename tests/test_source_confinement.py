@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from bot.knowledge import MAX_SOURCE_BYTES, load
+from bot.knowledge import load
+from bot.sources import MAX_SOURCE_BYTES
 from tests.conftest import SMALL_YAML, problems_of
 
 
