@@ -160,6 +160,10 @@ FLOORS = {
     # (see their headers)
     "realstyle39.yaml": (0.65, 0.07, 0.62, 0.19),  # Ukrainian 62.5 %, Ukrainian false 18.8 %
     "realstyle40.yaml": (0.69, 0.11, 0.64, 0.19),  # Ukrainian 64.1 %, English false 18.8 %
+    # blind, eight new styles each, measured on arrival at 67.7 % / 12.5 % and 64.1 % / 2.1 %
+    # (see their headers)
+    "realstyle41.yaml": (0.67, 0.13, 0.53, 0.19),  # English 53.1 %, Russian false 18.8 %
+    "realstyle42.yaml": (0.64, 0.03, 0.59, 0.07),  # English 59.4 %, English false 6.2 %
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
@@ -194,6 +198,7 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle37.yaml": 3,
     "realstyle38.yaml": 2,
     "realstyle40.yaml": 1,
+    "realstyle41.yaml": 5,
     "followups2.yaml": 1,
     # "как их звали?" after the record's helpers: its reading with the question before now meets
     # the raised line (an example about names reads as close), so the reading alone stands, and an
