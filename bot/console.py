@@ -76,7 +76,7 @@ class Console:
         self.offered = [entry for entry, _ in reply.suggestions]
         self.offered_language = reply.language
         if self.offered:
-            self.say(f"Type the number of an option (1-{len(self.offered)}) to see it.")
+            self.say(replies.message("pick_option", reply.language, count=len(self.offered)))
         if self.debug:
             self.say(debug_lines(reply))
         self.say("")

@@ -57,6 +57,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "uk": "Вітаю! Запитайте мене будь-що про Олексія Стаханова і стахановський рух, "
         "наприклад: коли помер Стаханов?",
     },
+    "pick_option": {
+        "en": "Type the number of an option (1-{count}) to see it.",
+        "ru": "Введите номер варианта (1-{count}), чтобы его открыть.",
+        "uk": "Введіть номер варіанта (1-{count}), щоб його відкрити.",
+    },
     "no_options": {
         "en": "There is nothing to choose from just now. Ask me a question about Aleksei "
         "Stakhanov, for example: when did Stakhanov die?",

@@ -295,6 +295,12 @@ def test_console_picks_a_did_you_mean_option_by_its_number():
     assert "don't cover" not in answer and "Source" in answer, (picked, answer)
 
 
+def test_console_asks_for_an_option_number_in_the_askers_language():
+    out = run("console", stdin="рекорд угля\n", env={"SEMANTIC_MATCHING": "off"}).stdout.decode()
+    assert "  1. " in out and "Введите номер варианта (1-" in out
+    assert "Type the number" not in out
+
+
 def test_ask_after_reads_a_short_question_as_a_follow_up():
     result = run("ask", "--json", "--after", "When was Stakhanov born?", "where?")
     (answer,) = json_lines(result.stdout)
