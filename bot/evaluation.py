@@ -66,6 +66,8 @@ class Tally:
     in_scope: int = 0
     correct: int = 0
     clarify: int = 0
+    offered_first: int = 0
+    """In-scope questions whose "did you mean" offers the right entry first: one tap from it."""
     out_scope: int = 0
     false_answers: int = 0
     declined_by_example: int = 0
@@ -81,6 +83,10 @@ class Tally:
         return self.clarify / self.in_scope if self.in_scope else 0.0
 
     @property
+    def offered_first_rate(self) -> float:
+        return self.offered_first / self.in_scope if self.in_scope else 0.0
+
+    @property
     def false_answer_rate(self) -> float:
         return self.false_answers / self.out_scope if self.out_scope else 0.0
 
@@ -89,6 +95,7 @@ class Tally:
             "in_scope": self.in_scope,
             "top1_accuracy": round(self.top1, 4) if self.in_scope else None,
             "clarify_rate": round(self.clarify_rate, 4),
+            "offered_first_rate": round(self.offered_first_rate, 4),
             "out_of_scope": self.out_scope,
             "false_answer_rate": round(self.false_answer_rate, 4),
             "declined_by_example": self.declined_by_example,
@@ -140,13 +147,14 @@ class Report:
 
     def text(self) -> str:
         rows = [
-            f"{'':8} {'top-1':>7} {'clarify':>8} {'false ans':>10} {'in':>5} {'out':>5} "
+            f"{'':8} {'top-1':>7} {'clarify':>8} {'offered 1st':>12} {'false ans':>10} "
+            f"{'in':>5} {'out':>5} "
             f"{'declined by example':>20}"
         ]
         for name, tally in [*sorted(self.by_language.items()), ("overall", self.overall)]:
             top1 = f"{tally.top1:7.1%}" if tally.in_scope else f"{'-':>7}"
             rows.append(
-                f"{name:8} {top1} {tally.clarify_rate:8.1%} "
+                f"{name:8} {top1} {tally.clarify_rate:8.1%} {tally.offered_first_rate:12.1%} "
                 f"{tally.false_answer_rate:10.1%} {tally.in_scope:5} {tally.out_scope:5} "
                 f"{tally.declined_by_example:20}"
             )
@@ -170,16 +178,23 @@ def summary(reports: dict[str, Report]) -> str:
     """One line per set: cases, top-1 / false answers overall and per language, no misses."""
     languages = sorted({lang for r in reports.values() for lang in r.by_language})
     head = f"{'set':14} {'cases':>5} {'all':>13}" + "".join(f" {lang:>13}" for lang in languages)
-    rows = [head + f" {'declined by example':>20}  targets"]
+    rows = [head + f" {'offered 1st':>12} {'declined by example':>20}  targets"]
     for name, report in reports.items():
         o = report.overall
         cells = [_pair(report.by_language.get(lang, Tally())) for lang in languages]
         rows.append(
             f"{name:14} {o.in_scope + o.out_scope:5} {_pair(o):>13}"
             + "".join(f" {cell:>13}" for cell in cells)
-            + f" {o.declined_by_example:20}  {'PASS' if report.passed else 'FAIL'}"
+            + f" {100 * o.offered_first_rate:12.1f} {o.declined_by_example:20}"
+            + f"  {'PASS' if report.passed else 'FAIL'}"
         )
-    return "\n".join([*rows, "(top-1 % / false answers %)"])
+    return "\n".join(
+        [
+            *rows,
+            '(top-1 % / false answers %; offered 1st: % of in-scope questions whose "did you'
+            ' mean" offers the right entry first)',
+        ]
+    )
 
 
 def _pair(tally: Tally) -> str:
@@ -243,4 +258,6 @@ def _count(tally: Tally, case: Case, status: str, got: str | None, score: float)
         return
     if status == "clarify":
         tally.clarify += 1
+        if got == case.expect or got in case.also:
+            tally.offered_first += 1
     tally.misses.append(Miss(case, status, got, score))

@@ -308,6 +308,18 @@ def test_an_answer_from_an_also_entry_counts_as_right(kb):
     assert report.overall.correct == 1 and not report.overall.misses
 
 
+def test_a_did_you_mean_offering_the_right_entry_first_is_counted_apart(kb):
+    cases = [
+        Case(q="coal record", expect="record-1935"),
+        Case(q="coal record", expect="inflated-claims"),
+        Case(q="when did he die", expect="death"),
+    ]
+    report = evaluate(kb, cases, Thresholds(), Targets())
+    assert report.overall.clarify == 2 and report.overall.offered_first == 1
+    assert report.as_dict()["overall"]["offered_first_rate"] == round(1 / 3, 4)
+    assert "offered 1st" in report.text()
+
+
 def test_an_unknown_also_entry_is_an_error(kb):
     with pytest.raises(EvalError, match="unknown entry id 'nope'"):
         evaluate(kb, [Case(q="x", expect="death", also=("nope",))], Thresholds(), Targets())
