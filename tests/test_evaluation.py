@@ -158,8 +158,8 @@ FLOORS = {
     "realstyle38.yaml": (0.66, 0.07, 0.65, 0.19),  # Russian 65.6 %, Ukrainian false 18.8 %
     # blind, eight new styles each, measured on arrival at 65.6 % / 6.2 % and 69.8 % / 10.4 %
     # (see their headers)
-    "realstyle39.yaml": (0.65, 0.07, 0.62, 0.19),  # Ukrainian 62.5 %, Ukrainian false 18.8 %
-    "realstyle40.yaml": (0.69, 0.11, 0.64, 0.19),  # Ukrainian 64.1 %, English false 18.8 %
+    "realstyle39.yaml": (0.68, 0.07, 0.64, 0.19),  # Ukrainian 64.1 %, Ukrainian false 18.8 %
+    "realstyle40.yaml": (0.71, 0.11, 0.65, 0.19),  # Ukrainian 65.6 %, English false 18.8 %
     # blind, eight new styles each, measured on arrival at 67.7 % / 12.5 % and 64.1 % / 2.1 %
     # (see their headers)
     "realstyle41.yaml": (0.67, 0.13, 0.53, 0.19),  # English 53.1 %, Russian false 18.8 %
