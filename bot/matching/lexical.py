@@ -14,7 +14,8 @@ whole vocabulary (phrasings, keywords, answers) covers. A question whose content
 exactly those of one entry's phrasing scores 100 for that entry. A message of several
 sentences or clauses also scores each one alone, and an entry keeps its best score, so
 context around a question ("my teacher mentioned him, who was he?") does not drown it. The
-question arrives as `reading` prepared it. Scoring never touches the disk; what to do with the scores is `decision`'s business.
+question arrives as `reading` prepared it. Scoring never touches the disk; what to do with the
+scores is `decision`'s business.
 """
 
 from __future__ import annotations
