@@ -164,6 +164,10 @@ FLOORS = {
     # (see their headers)
     "realstyle41.yaml": (0.67, 0.13, 0.53, 0.19),  # English 53.1 %, Russian false 18.8 %
     "realstyle42.yaml": (0.64, 0.03, 0.59, 0.07),  # English 59.4 %, English false 6.2 %
+    # blind: eight personas, and the mix a public bot's logs would show; measured on arrival at
+    # 78.6 % / 10.4 % and 88.5 % / 2.1 % (see their headers)
+    "realstyle43.yaml": (0.78, 0.11, 0.65, 0.25),  # English 65.6 %, Ukrainian false 25.0 %
+    "realstyle44.yaml": (0.88, 0.03, 0.87, 0.07),  # Russian 87.5 %, Ukrainian false 6.2 %
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
@@ -199,6 +203,8 @@ DECLINED_BY_EXAMPLE: dict[str, int] = {
     "realstyle38.yaml": 2,
     "realstyle40.yaml": 1,
     "realstyle41.yaml": 5,
+    "realstyle43.yaml": 2,
+    "realstyle44.yaml": 1,
     "followups2.yaml": 1,
     # "как их звали?" after the record's helpers: its reading with the question before now meets
     # the raised line (an example about names reads as close), so the reading alone stands, and an
