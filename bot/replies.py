@@ -345,6 +345,7 @@ def to_json(reply: Reply, kb: KnowledgeBase) -> dict[str, Any]:
         "entry_id": entry.id if entry else None,
         "score": reply.score,
         "signals": _signals_json(reply.match.best),
+        "confidence": reply.match.confidence,
         "read_with": reply.match.read_with,
         "answer": entry.text("answer", reply.language) if entry else None,
         "sources": [_source_json(kb, c, reply.language) for c in entry.citations] if entry else [],

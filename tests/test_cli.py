@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 JSON_FIELDS = {
     "question",
     "read_with",
+    "confidence",
     "status",
     "language",
     "signals",
@@ -142,6 +143,11 @@ def test_console_through_a_pipe_prints_answers_without_prompts():
     assert "Unknown command :nonsense" in out
     assert not any(line.startswith("? ") for line in out.splitlines())
     assert "never read" not in out
+
+
+def test_console_debug_shows_the_confidence_behind_a_fused_decision():
+    result = run("console", stdin=":debug\nhow many tonnes did he cut that night\n")
+    assert re.search(r"\[debug\] confidence: 0\.\d{3}", result.stdout.decode())
 
 
 def test_console_reload_reports_changes(write_knowledge):

@@ -358,7 +358,7 @@ def test_a_follow_up_in_a_group_reads_only_its_own_askers_last_answer(fake, bot)
 
 def test_a_follow_up_to_a_picked_option_reads_the_picked_entry(fake, bot):
     user = next(_users)
-    options = ask(fake, "coal record", user)
+    options = ask(fake, "coal tons", user)
     data = next(data for _, data in buttons(options) if data.startswith("p:record-1935:"))
     message = sent_message(fake, user)
     picked = next_reply(fake, user, lambda: fake.press_button(data, message=message, user_id=user))

@@ -7,19 +7,16 @@ encoder ranks first gets
     bonus = min(AGREEMENT_GAIN * (its cosine - the next best cosine), AGREEMENT_CAP)
 
 where "the next best" includes the knowledge file's out-of-scope examples. So a clear
-semantic preference lifts a lexical "did you mean" to an answer when both signals name the
-same entry, lifts a decline to "did you mean" when the words are new but the meaning is
-close, and does nothing when the encoder hesitates or an out-of-scope example reads closest
-(where cosines can't tell in-scope from out-of-scope, a margin can). When an out-of-scope
-example is the encoder's first by such a lead, every entry loses that much instead. Every
-other entry keeps its lexical score, and the thresholds keep their meaning: answer from `answer` with a
-`margin` over the runner-up, offer choices from `clarify`, else decline. Two exceptions: when the
-encoder clearly agrees (the best entry reads closest of all entries, and closer than every
-out-of-scope example by a lead), the answer line drops by `clear_drop`, since the two signals then
-rarely agree on a wrong entry or a trap; a question of interrogatives alone ("where exactly?")
-names nothing to agree on. The other way round, when an out-of-scope example reads about as close
-as the best entry (within `doubt_gap`), the encoder doubts: the line rises by `doubt_raise`, and
-only a strong lexical match is answered; a weaker one is offered as "did you mean".
+semantic preference lifts the entry both signals name, lifts a decline to "did you mean" when the
+words are new but the meaning is close, and does nothing when the encoder hesitates or an
+out-of-scope example reads closest (where cosines can't tell in-scope from out-of-scope, a margin
+can). When an out-of-scope example is the encoder's first by such a lead, every entry loses that
+much instead.
+
+Below the `clarify` line a question is declined; an answer needs a `margin` over the runner-up.
+Without the encoder the best entry is then answered from the `answer` line; with it, the
+confidence model (bot.matching.confidence) reads both signals for the best entry and answers
+when it is sure enough, else offers choices.
 
 An out-of-scope example declines a question when it rivals the best entry's closest phrasing
 lexically (within `example_lead`, explaining as much of the question) and, with the encoder,
@@ -36,7 +33,8 @@ from typing import Literal
 
 import numpy as np
 
-from bot.matching import followups
+from bot.matching import confidence, followups
+from bot.matching.confidence import MARGIN_CAP, NAMED_CAP, Reading
 from bot.matching.lexical import LexicalIndex, LexicalScores
 from bot.matching.reading import Reader
 from bot.matching.semantic import SemanticIndex
@@ -59,36 +57,13 @@ class Fusion:
     phrasing (and explaining as much of the question) may decline it."""
     example_veto: float
     """...but only if its cosine is within this of that phrasing's (1.0: no veto)."""
-    clear_drop: float = 0.0
-    """Points the answer line drops when the encoder clearly agrees with the lexical best."""
-    clear_lead: float = 0.1
-    """Agreeing clearly: the best entry's cosine leads every other entry's by this much..."""
-    clear_gap: float = 0.15
-    """...and every out-of-scope example's by this much, so a near-topic trap never qualifies."""
-    doubt_raise: float = 0.0
-    """Points the answer line rises when an out-of-scope example reads about as close..."""
-    doubt_gap: float = 0.0
-    """...as the best entry: the entry's cosine leads the example's by less than this."""
 
 
 # lexical only: the decision as tuned before the encoder (a lead of 10 took false answers
 # from 23 to 14 on the nine sets of the time for 0.8 points of top-1)
 LEXICAL_ONLY = Fusion(agreement_gain=0.0, agreement_cap=0.0, example_lead=10.0, example_veto=1.0)
-# The answer line by leave-one-set-out cross-validation (README "How matching works"): clear_drop
-# 10 over 31 sets (+44 right answers, 1 false answer more); clear_lead 0 (the encoder's first entry
-# is the lexical best, by any lead) over 42 sets (+38 right, +5 false); over 53 sets, clear_drop 15
-# with doubt_raise 12.5 below a doubt_gap of 0.02 (an answer from 82.5 when an example reads as
-# close): 119 right answers become "did you mean", 48 false answers and 68 wrong ones too
-FUSED = Fusion(
-    agreement_gain=35.0,
-    agreement_cap=15.0,
-    example_lead=10.0,
-    example_veto=0.05,
-    clear_drop=15.0,
-    clear_lead=0.0,
-    doubt_raise=12.5,
-    doubt_gap=0.02,
-)
+# by leave-one-set-out cross-validation over the evaluation sets (benchmarks/fusion_grid.py)
+FUSED = Fusion(agreement_gain=35.0, agreement_cap=15.0, example_lead=10.0, example_veto=0.05)
 
 
 @dataclass(frozen=True)
@@ -113,6 +88,9 @@ class Match:
     """The out-of-scope example that made the matcher decline, if one did."""
     read_with: str | None = None
     """The previous question this one was read with, as a follow-up (bot.matching.followups)."""
+    confidence: float | None = None
+    """The confidence model's probability that the best entry is right (bot.matching.confidence);
+    None when the lexical line decided (no encoder, an exact phrasing, or nothing to offer)."""
 
     @property
     def best(self) -> Candidate | None:
@@ -184,19 +162,29 @@ class Matcher:
         bonus[first] = lift
         return bonus
 
-    def _answer_line(self, s: _Signals, best: int, top: float, answer: float) -> float:
-        """The score from which the best entry is answered, moved by what the encoder reads."""
-        if top < answer and self._agrees_clearly(s, best):
-            return answer - self.fusion.clear_drop
-        if self._example_as_close(s, best):
-            return answer + self.fusion.doubt_raise
-        return answer
-
-    def _example_as_close(self, s: _Signals, best: int) -> bool:
-        """Whether an out-of-scope example reads within `doubt_gap` of the best entry."""
-        if s.nearest is None or self.lexical.declining < 0:
-            return False
-        return self._lead_over_examples(s.nearest, best) < self.fusion.doubt_gap
+    def _reading(self, s: _Signals, best: int, top: float, runner_up: float) -> Reading:
+        """What both signals read for the best entry, for the confidence model."""
+        nearest = s.nearest
+        assert nearest is not None
+        declining = self.lexical.declining
+        others = np.delete(nearest, [i for i in (best, declining) if i >= 0])
+        closest_other = float(others.max()) if len(others) else -1.0
+        row = self.lexical.best_row(s.per_row, best)
+        example = 0.0
+        if declining >= 0:
+            example = float(s.per_row[self.lexical.best_row(s.per_row, declining)])
+        return Reading(
+            score=top,
+            margin=min(top - runner_up, MARGIN_CAP),
+            lexical=float(max(s.lexical.per_entry[best], 0.0)),
+            cosine=float(nearest[best]),
+            lead_over_entries=float(nearest[best]) - closest_other,
+            lead_over_examples=self._lead_over_examples(nearest, best),
+            encoder_first=float(nearest[best] > closest_other),
+            example_rivalry=example - float(s.per_row[row]),
+            named_words=float(min(len(named(list(s.lexical.tokens))), NAMED_CAP)),
+            names_nothing=float(names_nothing(s.lexical.tokens)),
+        )
 
     def _lead_over_examples(self, nearest: np.ndarray, best: int) -> float:
         """How much closer the best entry reads than the nearest out-of-scope example (than a
@@ -204,20 +192,21 @@ class Matcher:
         declining = self.lexical.declining
         return float(nearest[best] - (nearest[declining] if declining >= 0 else -1.0))
 
-    def _agrees_clearly(self, s: _Signals, best: int) -> bool:
-        """Whether the encoder reads the lexical best entry clearly closest: ahead of every
-        other entry by `clear_lead` and of every out-of-scope example by `clear_gap`. A question
-        of interrogatives alone ("а где именно?") names nothing to agree on."""
-        nearest = s.nearest
-        if nearest is None or names_nothing(s.lexical.tokens):
+    def _confidence(self, s: _Signals, best: int, top: float, runner_up: float) -> float | None:
+        """The confidence model's probability for the best entry; None without the encoder."""
+        if s.nearest is None:
+            return None
+        return confidence.probability(self._reading(s, best, top, runner_up))
+
+    @staticmethod
+    def _sure(sure: float | None, top: float, runner_up: float, limits: Thresholds) -> bool:
+        """Whether to answer rather than offer choices: ahead of the runner-up by the margin,
+        and then sure enough by the confidence model, or without it over the answer line."""
+        if top - runner_up < limits.margin:
             return False
-        declining = self.lexical.declining
-        others = np.delete(nearest, [i for i in (best, declining) if i >= 0])
-        lead = nearest[best] - (others.max() if len(others) else -1.0)
-        return bool(
-            lead >= self.fusion.clear_lead
-            and self._lead_over_examples(nearest, best) >= self.fusion.clear_gap
-        )
+        if sure is None:
+            return top >= limits.answer
+        return confidence.sure_enough(sure, limits.answer)
 
     def _candidates(self, s: _Signals, limit: int) -> tuple[Candidate, ...]:
         candidates: list[Candidate] = []
@@ -332,8 +321,9 @@ class Matcher:
             return Match("no_match", candidates, normalised, out_of_scope=example)
         top = candidates[0].score
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        answer = self._answer_line(s, best, top, limits.answer)
-        if top >= answer and top - runner_up >= limits.margin:
-            return Match("answered", candidates, normalised)
+        sure = self._confidence(s, best, top, runner_up)
+        if self._sure(sure, top, runner_up, limits):
+            return Match("answered", candidates, normalised, confidence=sure)
         suggestions = tuple(c for c in candidates if c.score >= limits.clarify)[:3]
-        return Match("clarify", suggestions + candidates[len(suggestions) :], normalised)
+        ranked = suggestions + candidates[len(suggestions) :]
+        return Match("clarify", ranked, normalised, confidence=sure)
