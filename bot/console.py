@@ -140,7 +140,7 @@ def debug_lines(reply: replies.Reply) -> str:
         lines.append(f"[debug] matched phrasing: {best.phrasing}")
         lines.append(f"[debug] signals: {signals(best)}")
     if reply.match.confidence is not None:
-        lines.append(f"[debug] confidence: {reply.match.confidence:.3f} (the right entry, by both)")
+        lines.append(f"[debug] confidence that it is the right entry: {reply.match.confidence:.3f}")
     if reply.match.read_with:
         lines.append(f"[debug] read as a follow-up to: {reply.match.read_with}")
     if reply.match.out_of_scope:

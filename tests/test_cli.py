@@ -147,7 +147,7 @@ def test_console_through_a_pipe_prints_answers_without_prompts():
 
 def test_console_debug_shows_the_confidence_behind_a_fused_decision():
     result = run("console", stdin=":debug\nhow many tonnes did he cut that night\n")
-    assert re.search(r"\[debug\] confidence: 0\.\d{3}", result.stdout.decode())
+    assert re.search(r"\[debug\] confidence that it is the right entry: 0\.\d{3}", result.stdout.decode())
 
 
 def test_console_reload_reports_changes(write_knowledge):
