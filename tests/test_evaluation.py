@@ -172,6 +172,10 @@ FLOORS = {
     # 78.6 % / 10.4 % and 88.5 % / 2.1 % (see their headers)
     "realstyle43.yaml": (0.78, 0.07, 0.65, 0.19),  # English 65.6 %, Ukrainian false 18.8 %
     "realstyle44.yaml": (0.88, 0.05, 0.87, 0.07),  # Russian 87.5 %, en/uk false 6.2 %
+    # blind, measured on arrival with the confidence model: the logs' mix again (another writer)
+    # and eight more personas, at 88.0 % / 6.2 % and 79.7 % / 6.2 % (see their headers)
+    "realstyle45.yaml": (0.88, 0.07, 0.81, 0.13),  # English 81.2 %, Ukrainian false 12.5 %
+    "realstyle46.yaml": (0.79, 0.07, 0.68, 0.13),  # Ukrainian 68.8 %, Russian false 12.5 %
     # two-message conversations: followups1 studied (the follow-up reading was designed on it),
     # followups2 blind, measured once before and once with it, and unseen after the story step
     # (see their headers)
