@@ -36,7 +36,7 @@ class Reading:
     lead_over_entries: float
     """That cosine minus the best cosine of every other entry."""
     lead_over_examples: float
-    """That cosine minus the best cosine of the out-of-scope examples (-1 without examples)."""
+    """That cosine minus the best cosine of the out-of-scope examples (than -1 without any)."""
     encoder_first: float
     """1.0 when the encoder reads this entry closest of all entries, else 0.0."""
     example_rivalry: float
@@ -55,6 +55,7 @@ class Weights:
     reading: Reading
 
 
+# fitted by benchmarks/confidence_fit.py on the 57 studied sets (2026-12-08, README)
 FITTED = Weights(
     bias=-8.741,
     reading=Reading(
