@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from bot.settings import from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "eval"
-HELD_OUT = "realstyle41,realstyle42,realstyle43,realstyle44"
+HELD_OUT = "realstyle41,realstyle42,realstyle43,realstyle44,realstyle45,realstyle46"
 FALSE_PENALTY = 2.0
 PROBABILITIES = np.round(np.arange(0.6, 0.901, 0.025), 3)
 
@@ -126,10 +126,15 @@ def line_it_replaced(readings: np.ndarray) -> np.ndarray:
     """The answer line before the model: 70, 55 when the encoder clearly agreed (first among
     entries, 0.15 ahead of every example, the question naming something), 82.5 when an example
     read within 0.02 of the best entry."""
-    score, lead_x, first, nothing = readings[:, 0], readings[:, 5], readings[:, 6], readings[:, 9]
-    clear = (first > 0) & (lead_x >= 0.15) & (nothing == 0)
+    lead_x = column(readings, "lead_over_examples")
+    clear = (column(readings, "encoder_first") > 0) & (lead_x >= 0.15)
+    clear &= column(readings, "names_nothing") == 0
     line = np.where(clear, 55.0, np.where(lead_x < 0.02, 82.5, 70.0))
-    return score >= line
+    return column(readings, "score") >= line
+
+
+def column(readings: np.ndarray, name: str) -> np.ndarray:
+    return readings[:, [f.name for f in fields(Reading)].index(name)]
 
 
 def main() -> None:
@@ -145,34 +150,27 @@ def main() -> None:
     unseen = {n: r for n, r in sets.items() if n in held}
     weights = fit(fitted, args.l2)
     chosen = best_probability(fitted, weights)
-    loso = {}
-    for name in fitted:
+    loso = []
+    for name, rows in fitted.items():
         rest = {n: r for n, r in fitted.items() if n != name}
         w = fit(rest, args.l2)
-        loso[name] = by_model(w, best_probability(rest, w))
+        loso.append(objective({name: rows}, by_model(w, best_probability(rest, w))))
     print(f"fitted on {len(fitted)} sets; answer probability {chosen}")
     print(f"weights: {weights}")
-    report("leave one set out", {n: {n: r} for n, r in fitted.items()}, loso)
+    print(f"leave one set out: objective {np.mean(loso):.4f} over {len(loso)} sets")
     for label, group in (("fitted sets", fitted), ("held-out sets", unseen)):
         print(
             f"{label}: line it replaced {objective(group, line_it_replaced):.4f}, "
             f"shipped model {objective(group, shipped):.4f}, "
             f"this fit {objective(group, by_model(weights, chosen)):.4f}"
         )
-        for name, rows in group.items() if label == "held-out sets" else ():
-            one = {name: rows}
-            print(
-                f"  {name}: {objective(one, line_it_replaced):.4f} -> {objective(one, shipped):.4f}"
-            )
+    for name, rows in unseen.items():
+        one = {name: rows}
+        print(f"  {name}: {objective(one, line_it_replaced):.4f} -> {objective(one, shipped):.4f}")
 
 
 def shipped(readings: np.ndarray) -> np.ndarray:
     return by_model(confidence.FITTED, ANSWER_PROBABILITY)(readings)
-
-
-def report(label: str, groups: dict, rules: dict) -> None:
-    scores = [objective(groups[n], rules[n]) for n in groups]
-    print(f"{label}: objective {np.mean(scores):.4f} over {len(scores)} sets")
 
 
 def embedding(settings):
